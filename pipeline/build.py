@@ -1,0 +1,119 @@
+"""The pipeline as functions: load -> graph -> validate -> export, each timed.
+
+`run_pipeline` does everything but write; `build` also writes `dist/` atomically. Neither
+prints: progress goes to an optional callback, problems into the returned report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.checks import check_corpus
+from pipeline.distdir import locked, write_atomically
+from pipeline.exporters import EXPORTERS, ExportContext
+from pipeline.graph import KnowledgeGraph, build_graph
+from pipeline.load import load_corpus
+from pipeline.manifest import build_manifest
+from pipeline.model import Corpus
+from pipeline.report import Report
+
+Progress = Callable[[str, str, float], None]  # stage, summary, seconds
+
+
+def _quiet(stage: str, summary: str, seconds: float) -> None:
+    del stage, summary, seconds
+
+
+@dataclass
+class BuildResult:
+    report: Report
+    corpus: Corpus | None = None
+    graph: KnowledgeGraph | None = None
+    files: dict[str, bytes] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Timer:
+    def __init__(self, result: BuildResult, progress: Progress):
+        self.result, self.progress = result, progress
+
+    def run(self, stage: str, fn: Callable[[], object], summary: Callable[[], str]) -> None:
+        start = time.perf_counter()
+        fn()
+        seconds = time.perf_counter() - start
+        self.result.timings[stage] = seconds
+        self.progress(stage, summary(), seconds)
+
+
+def run_pipeline(
+    data_dir: Path,
+    *,
+    validate: bool = True,
+    export: bool = True,
+    exporters: Iterable[str] | None = None,
+    progress: Progress = _quiet,
+) -> BuildResult:
+    """Load, check, build, validate and (unless asked not to) export, stopping at bad input."""
+    result = BuildResult(Report())
+    timer = _Timer(result, progress)
+    report = result.report
+
+    def load() -> None:
+        result.corpus = load_corpus(data_dir, report)
+        if not report.unreadable:
+            check_corpus(result.corpus, data_dir, report)
+
+    timer.run(
+        "load",
+        load,
+        lambda: (
+            f"{len(result.corpus.files) if result.corpus else 0} files, "
+            f"{len(result.corpus.entities) if result.corpus else 0} entities, "
+            f"{len(result.corpus.claims) if result.corpus else 0} claims"
+        ),
+    )
+    if report.unreadable or not report.conforms or result.corpus is None:
+        return result
+    corpus = result.corpus
+
+    def graph() -> None:
+        result.graph = build_graph(corpus)
+
+    timer.run("graph", graph, lambda: f"{len(result.graph or [])} triples")
+    kg = result.graph
+    assert kg is not None
+    if validate:
+        from pipeline.validate import validate_graph
+
+        def shacl() -> None:
+            report.extend(validate_graph(kg).problems)
+
+        timer.run("validate", shacl, report.summary)
+    if not export or not report.conforms:
+        return result
+    ctx = ExportContext(corpus, kg, report, __version__)
+    for name in exporters if exporters is not None else EXPORTERS:
+        exporter = EXPORTERS[name]
+        timer.run(
+            f"export:{name}",
+            lambda e=exporter: result.files.update(e.export(ctx)),  # type: ignore[misc]
+            lambda e=exporter: e.description,  # type: ignore[misc]
+        )
+    result.files["manifest.json"] = build_manifest(result.files, corpus, __version__, len(kg))
+    return result
+
+
+def build(data_dir: Path, out: Path, progress: Progress = _quiet) -> BuildResult:
+    """Build and, only when the data conforms, replace `out` with the new outputs."""
+    result = run_pipeline(data_dir, progress=progress)
+    if result.report.conforms and not result.report.unreadable and result.files:
+        start = time.perf_counter()
+        with locked(out):
+            write_atomically(out, result.files)
+        result.timings["write"] = time.perf_counter() - start
+        progress("write", f"{len(result.files)} files in {out}", result.timings["write"])
+    return result

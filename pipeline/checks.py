@@ -1,0 +1,287 @@
+"""Whole-corpus checks after loading: references between records, codes, and quotes.
+
+Each check reports at the YAML position of the field at fault. Quotes are anchored in their
+source snapshot here; the anchored original text is written back onto the evidence records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+from pipeline.model import Claim, Corpus, Evidence, Origin, Source
+from pipeline.quotes import NormalisedText, QuoteStatus, locate, region_bounds
+from pipeline.report import Location, Problem, Report, Severity, Stage
+from pipeline.vocab import CODE_SYSTEMS, PREDICATES
+
+
+class _Checker:
+    def __init__(self, corpus: Corpus, report: Report):
+        self.c, self.report = corpus, report
+
+    def problem(
+        self,
+        rule: str,
+        message: str,
+        where: Location,
+        severity: Severity = Severity.VIOLATION,
+        stage: Stage = Stage.REFERENCE,
+    ) -> None:
+        self.report.add(Problem(severity, stage, rule, message, where))
+
+    def need(self, kind: str, id_: str, origin: Origin, key: str, what: str) -> bool:
+        """Report an unknown or wrongly-kinded id; True when it is fine."""
+        found = self.c.ids.get(id_)
+        if found is None:
+            self.problem(
+                "unknown-id",
+                f"{what} {id_!r} does not exist; check the spelling or add a {kind} with this id",
+                origin.at(key),
+            )
+            return False
+        if found[0] != kind:
+            self.problem(
+                "wrong-kind", f"{what} {id_!r} is a {found[0]}, not a {kind}", origin.at(key)
+            )
+            return False
+        return True
+
+
+def check_corpus(corpus: Corpus, data_dir: Path, report: Report) -> None:
+    """Run every whole-corpus check, anchoring quotes in place."""
+    ch = _Checker(corpus, report)
+    if corpus.dataset is None and not report.unreadable:
+        ch.problem(
+            "missing-dataset",
+            "no `dataset` section was found; add data/dataset.yaml "
+            "with title, base, license and version",
+            Location(data_dir.as_posix()),
+        )
+    texts = {sid: _snapshot(ch, s, data_dir) for sid, s in corpus.sources.items()}
+    for s in corpus.sources.values():
+        for key, target in (("partOf", s.part_of), ("copyOf", s.copy_of)):
+            if target:
+                ch.need("source", target, s.origin, key, f"`{key}`")
+    _check_references(ch)
+    _check_entities(ch)
+    for cid, claim in list(corpus.claims.items()):
+        corpus.claims[cid] = _check_claim(ch, claim, texts)
+
+
+def _snapshot(ch: _Checker, s: Source, data_dir: Path) -> NormalisedText | None:
+    path = data_dir.parent / s.text_file
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        ch.problem(
+            "snapshot-missing",
+            f"the text snapshot {s.text_file} of source {s.id!r} cannot be read",
+            s.origin.at("text"),
+            stage=Stage.EVIDENCE,
+        )
+        return None
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != s.sha256:
+        ch.problem(
+            "snapshot-changed",
+            f"the text of source {s.id!r} has changed since it was "
+            f"curated (sha256 is now {digest}); quotes that no longer match are listed as "
+            "orphaned; review them, then update `sha256`",
+            s.origin.at("sha256"),
+            stage=Stage.EVIDENCE,
+        )
+    text = NormalisedText.of(raw.decode("utf-8", errors="replace"))
+    ch.c.sources[s.id] = replace(s, text=text.original)
+    for key, region in [("region", s.region)] + [
+        (f"boilerplate.{i}", r) for i, r in enumerate(s.boilerplate)
+    ]:
+        if region and region_bounds(text, region.start, region.end) is None:
+            ch.problem(
+                "region-not-found",
+                f"the {key.split('.')[0]} of source {s.id!r} must "
+                "start and end with text that occurs exactly once in the snapshot",
+                s.origin.at(key),
+                stage=Stage.EVIDENCE,
+            )
+    return text
+
+
+def _check_references(ch: _Checker) -> None:
+    markers: dict[tuple[str, str], str] = {}
+    for ref in ch.c.references.values():
+        if ref.marker:
+            key = (ref.source, ref.marker)
+            if key in markers:
+                ch.problem(
+                    "duplicate-marker",
+                    f"marker [{ref.marker}] is already used by "
+                    f"reference {markers[key]!r} of the same source",
+                    ref.origin.at("marker"),
+                )
+            markers.setdefault(key, ref.id)
+        for cand in ref.candidates:
+            if ch.need("reference", cand, ref.origin, "candidates", "candidate"):
+                other = ch.c.references[cand]
+                if other.source != ref.source:
+                    ch.problem(
+                        "foreign-reference",
+                        f"candidate {cand!r} is listed by source "
+                        f"{other.source!r}, not by {ref.source!r}",
+                        ref.origin.at("candidates"),
+                    )
+
+
+def _check_entities(ch: _Checker) -> None:
+    for ent in ch.c.entities.values():
+        for j, b in enumerate(ent.broader):
+            if ch.need("entity", b, ent.origin, f"broader.{j}", "broader entity"):
+                other = ch.c.entities[b]
+                if other.type != ent.type:
+                    ch.problem(
+                        "broader-type",
+                        f"{ent.id!r} is a {ent.type} but its broader "
+                        f"entity {b!r} is a {other.type}",
+                        ent.origin.at(f"broader.{j}"),
+                    )
+                if b == ent.id:
+                    ch.problem(
+                        "broader-self",
+                        f"{ent.id!r} cannot be broader than itself",
+                        ent.origin.at(f"broader.{j}"),
+                    )
+        seen: set[tuple[str, str]] = set()
+        for j, code in enumerate(ent.codes):
+            system = CODE_SYSTEMS[code.system]
+            where = ent.origin.at(f"codes.{j}.code")
+            if not system.pattern.fullmatch(code.code):
+                ch.problem(
+                    "bad-code-pattern",
+                    f"{code.code!r} is not a valid {system.name} code "
+                    f"(expected the form of {system.example})",
+                    where,
+                    stage=Stage.SCHEMA,
+                )
+            if (code.system, code.code) in seen:
+                ch.problem("duplicate-code", f"{code.system} {code.code} is listed twice", where)
+            seen.add((code.system, code.code))
+
+
+def _check_claim(ch: _Checker, claim: Claim, texts: dict[str, NormalisedText | None]) -> Claim:
+    o = claim.origin
+    pred = PREDICATES[claim.predicate]
+    ok_source = ch.need("source", claim.source, o, "source", "source")
+    for key in ("subject", "object"):
+        id_ = getattr(claim, key)
+        if id_ is None or not ch.need("entity", id_, o, key, f"`{key}`"):
+            continue
+        etype = ch.c.entities[id_].type
+        allowed = pred.subjects if key == "subject" else pred.objects
+        if allowed and etype not in allowed:
+            ch.problem(
+                "wrong-type",
+                f"`{claim.predicate}` needs a {' or '.join(allowed)} as "
+                f"{key}, but {id_!r} is a {etype}",
+                o.at(key),
+            )
+    if pred.literal and claim.object is not None:
+        ch.problem(
+            "literal-predicate",
+            f"`{claim.predicate}` takes a `value` text, not an `object`",
+            o.at("object"),
+        )
+    if not pred.literal and claim.value is not None:
+        ch.problem(
+            "relation-predicate",
+            f"`{claim.predicate}` links two entities: give an `object` id instead of a `value`",
+            o.at("value"),
+        )
+    if (
+        claim.dose
+        and claim.object
+        and ch.c.entities.get(claim.object)
+        and ch.c.entities[claim.object].type != "drug"
+    ):
+        ch.problem(
+            "dose-not-drug", "a `dose` is only allowed when the object is a drug", o.at("dose")
+        )
+    if not ok_source:
+        return claim
+    source = ch.c.sources[claim.source]
+    text = texts.get(claim.source)
+    evidence = tuple(
+        _check_evidence(ch, claim, i, ev, source, text) for i, ev in enumerate(claim.evidence)
+    )
+    return replace(claim, evidence=evidence)
+
+
+def _check_evidence(
+    ch: _Checker, claim: Claim, i: int, ev: Evidence, source: Source, text: NormalisedText | None
+) -> Evidence:
+    o = claim.origin
+    refs: list[str] = []
+    unresolved: list[str] = []
+    by_marker = {
+        r.marker: r.id for r in ch.c.references.values() if r.source == source.id and r.marker
+    }
+    for m in ev.markers:
+        if m in by_marker:
+            refs.append(by_marker[m])
+        else:
+            unresolved.append(m)
+            ch.problem(
+                "unresolved-marker",
+                f"citation marker [{m}] matches no reference listed "
+                f"by source {source.id!r}; it is recorded as unresolved",
+                o.at(f"evidence.{i}.markers"),
+                Severity.INFO,
+            )
+    for r in ev.cites:
+        if ch.need("reference", r, o, f"evidence.{i}.cites", "cited reference"):
+            if ch.c.references[r].source != source.id:
+                ch.problem(
+                    "foreign-reference",
+                    f"reference {r!r} is listed by source "
+                    f"{ch.c.references[r].source!r}, not by {source.id!r}",
+                    o.at(f"evidence.{i}.cites"),
+                )
+            refs.append(r)
+    exact = None
+    if text is not None:
+        region = (
+            region_bounds(text, source.region.start, source.region.end) if source.region else None
+        )
+        match = locate(text, ev.quote, ev.prefix, ev.suffix, region)
+        where = o.at(f"evidence.{i}.quote")
+        orphan = " (orphaned: the source text changed)" if _changed(source) else ""
+        if match.status is QuoteStatus.MISSING:
+            ch.problem(
+                "quote-not-found",
+                f"the quote is not in the text of source "
+                f"{source.id!r}{orphan}; copy it verbatim from {source.text_file}",
+                where,
+                stage=Stage.EVIDENCE,
+            )
+        elif match.status is QuoteStatus.CONTEXT_MISMATCH:
+            ch.problem(
+                "quote-context-mismatch",
+                f"the quote is in the source, but not with this prefix/suffix{orphan}",
+                where,
+                stage=Stage.EVIDENCE,
+            )
+        elif match.status is QuoteStatus.AMBIGUOUS:
+            ch.problem(
+                "quote-ambiguous",
+                f"the quote occurs {match.count} times in source "
+                f"{source.id!r}; add a `prefix` or `suffix` to say which",
+                where,
+                stage=Stage.EVIDENCE,
+            )
+        exact = match.exact
+    return replace(
+        ev, exact=exact, references=tuple(dict.fromkeys(refs)), unresolved=tuple(unresolved)
+    )
+
+
+def _changed(source: Source) -> bool:
+    return hashlib.sha256(source.text.encode("utf-8")).hexdigest() != source.sha256

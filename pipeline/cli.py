@@ -1,0 +1,147 @@
+"""The `crampkg` command. The only module that prints or chooses an exit code.
+
+Exit codes: 0 success, 1 the data does not conform (schema, references, quotes, SHACL),
+2 bad input or usage (unreadable YAML, missing folder, wrong arguments, another build running).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline import __version__
+
+EXIT_OK, EXIT_NONCONFORMING, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with 2 on usage errors, which is our code for usage errors too."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"crampkg: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _progress(quiet: bool):  # type: ignore[no-untyped-def]
+    def show(stage: str, summary: str, seconds: float) -> None:
+        if not quiet:
+            print(f"crampkg: {stage:<18} {seconds:7.2f} s  {summary}", file=sys.stderr)
+
+    return show
+
+
+def _print_report(report, base: str, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    if fmt == "json":
+        sys.stdout.write(report.to_json())
+    else:
+        sys.stderr.write(report.to_text(base))
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from pipeline.build import build
+    from pipeline.distdir import DistLocked
+
+    try:
+        result = build(Path(args.data), Path(args.out), progress=_progress(args.quiet))
+    except DistLocked as exc:
+        print(f"crampkg: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(
+            f"crampkg: cannot write {args.out}: {exc.strerror or exc}; "
+            "the previous output is unchanged",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    base = result.graph.base if result.graph else ""
+    report = result.report
+    if report.problems or not report.conforms:
+        _print_report(report, base, args.format)
+    code = report.exit_code()
+    if code == EXIT_OK:
+        print(
+            f"crampkg: built {args.out}/ ({len(result.files)} files, "
+            f"{len(result.graph or [])} triples; {report.summary()})",
+            file=sys.stderr,
+        )
+    else:
+        print(f"crampkg: nothing was written; {args.out}/ is unchanged", file=sys.stderr)
+    return code
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipeline.build import run_pipeline
+
+    result = run_pipeline(Path(args.data), export=False, progress=_progress(args.quiet))
+    _print_report(result.report, result.graph.base if result.graph else "", args.format)
+    return result.report.exit_code()
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="crampkg",
+        description="Curated YAML about medical conditions to a validated RDF knowledge graph "
+        "(Turtle, N-Triples, JSON-LD) with every claim tied to its verbatim evidence.",
+        epilog="Exit codes: 0 ok, 1 the data does not conform, 2 bad input or usage. "
+        "See README.md and docs/authoring.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"crampkg {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--data",
+            default="data",
+            metavar="DIR",
+            help="folder of YAML data and source snapshots (default: data)",
+        )
+        p.add_argument(
+            "--format",
+            choices=("text", "json"),
+            default="text",
+            help="how to print problems: text on stderr, or JSON on stdout",
+        )
+        p.add_argument("-q", "--quiet", action="store_true", help="do not show stage progress")
+
+    b = sub.add_parser(
+        "build",
+        help="validate the data and write the exports to --out",
+        description="Load, check, build the graph, validate it with SHACL and "
+        "write all exports. Nothing is written unless the data conforms; the "
+        "output folder is replaced in one step.",
+    )
+    common(b)
+    b.add_argument(
+        "--out",
+        default="dist",
+        metavar="DIR",
+        help="output folder, replaced as a whole (default: dist)",
+    )
+    b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser(
+        "validate",
+        help="check the data and report problems; writes nothing",
+        description="Run every check of `build` (YAML, schema, references, "
+        "quotes, SHACL) and print the problems with file and line.",
+    )
+    common(v)
+    v.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except KeyboardInterrupt:
+        print("crampkg: interrupted; the previous output is unchanged", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,458 @@
+"""Load stage: YAML files under a data folder -> typed records, with every problem reported.
+
+Reading (strict YAML) and shape checking (the JSON Schema in `schemas/`) happen here; checks
+that need the whole corpus (ids, references, quotes) are in `pipeline.checks`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError
+
+from pipeline import yamlsafe
+from pipeline.model import (
+    Claim,
+    Code,
+    Corpus,
+    Dataset,
+    Dose,
+    Entity,
+    Evidence,
+    Origin,
+    Person,
+    Reference,
+    Region,
+    Source,
+)
+from pipeline.report import Location, Problem, Report, Severity, Stage, relpath
+
+SECTIONS = ("dataset", "source", "references", "entities", "claims")
+
+
+@cache
+def authoring_schema() -> dict[str, Any]:
+    text = resources.files("pipeline").joinpath("schemas/authoring.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(
+        authoring_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+
+
+def data_files(data_dir: Path) -> list[Path]:
+    """Every YAML file below `data_dir`, hidden folders skipped, in a stable order."""
+    found = [
+        p
+        for pattern in ("*.yaml", "*.yml")
+        for p in data_dir.rglob(pattern)
+        if not any(part.startswith(".") for part in p.relative_to(data_dir).parts)
+    ]
+    return sorted(found, key=lambda p: p.relative_to(data_dir).as_posix())
+
+
+def load_corpus(data_dir: Path, report: Report) -> Corpus:
+    """Read and shape-check every data file; records from invalid items are left out."""
+    corpus = Corpus()
+    if not data_dir.is_dir():
+        report.add(
+            Problem(
+                Severity.VIOLATION,
+                Stage.READ,
+                "data-folder-missing",
+                f"the data folder {data_dir} does not exist or is not a folder",
+            )
+        )
+        return corpus
+    files = data_files(data_dir)
+    if not files:
+        report.add(
+            Problem(
+                Severity.VIOLATION,
+                Stage.READ,
+                "data-folder-empty",
+                f"no .yaml files were found in {data_dir}",
+                Location(data_dir.as_posix()),
+            )
+        )
+    for path in files:
+        name = relpath(path, data_dir)
+        corpus.files.append(name)
+        try:
+            doc = yamlsafe.load(path.read_bytes())
+        except yamlsafe.YamlError as exc:
+            report.add(
+                Problem(
+                    Severity.VIOLATION,
+                    Stage.READ,
+                    exc.rule,
+                    exc.message,
+                    Location(name, exc.line, exc.column),
+                )
+            )
+            continue
+        except OSError as exc:
+            report.add(
+                Problem(Severity.VIOLATION, Stage.READ, "file-unreadable", str(exc), Location(name))
+            )
+            continue
+        bad_items = _schema_check(doc, name, report)
+        _FileReader(doc, name, path, data_dir, bad_items, corpus, report).read()
+    return corpus
+
+
+# ---------------------------------------------------------------- schema messages
+
+
+def _schema_check(doc: yamlsafe.LoadedYaml, name: str, report: Report) -> set[tuple[Any, ...]]:
+    """Validate one file; return the (section, index) of items that must not be used."""
+    bad: set[tuple[Any, ...]] = set()
+    if doc.data is None:
+        report.add(
+            Problem(
+                Severity.WARNING,
+                Stage.SCHEMA,
+                "empty-file",
+                "the file is empty",
+                Location(name, 1, 1),
+            )
+        )
+        return bad
+    for error in _leaf_errors(_validator().iter_errors(doc.data)):
+        path = tuple(error.absolute_path)
+        line, col = doc.position(path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            schema = error.schema if isinstance(error.schema, dict) else {}
+            allowed = set(schema.get("properties", {}))
+            for key in sorted(set(error.instance) - allowed):
+                kline, kcol = doc.key_positions.get((*path, key), (line, col))
+                report.add(
+                    Problem(
+                        Severity.VIOLATION,
+                        Stage.SCHEMA,
+                        "unknown-field",
+                        f"unknown field `{key}`; allowed here: {', '.join(sorted(allowed))}",
+                        Location(name, kline, kcol),
+                    )
+                )
+        else:
+            report.add(
+                Problem(
+                    Severity.VIOLATION,
+                    Stage.SCHEMA,
+                    _rule(error),
+                    _message(error, doc),
+                    Location(name, line, col),
+                )
+            )
+        bad.add(path[:2] if len(path) >= 2 and path[0] != "source" else path[:1])
+    return bad
+
+
+def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]:
+    """Replace `oneOf`/`allOf` wrappers by their most useful inner errors."""
+    for error in errors:
+        if error.validator in ("allOf", "anyOf") and error.context:
+            yield from _leaf_errors(iter(error.context))
+        elif error.validator == "oneOf" and error.context and isinstance(error.instance, dict):
+            yield error  # the claim object/value choice: explained by _message
+        elif error.validator == "oneOf" and error.context:
+            yield min(error.context, key=lambda e: len(list(e.absolute_path)))
+        else:
+            yield error
+
+
+def _field(error: ValidationError) -> str:
+    names = [p for p in error.absolute_path if isinstance(p, str)]
+    return f"`{names[-1]}`" if names else "this value"
+
+
+def _rule(error: ValidationError) -> str:
+    return {
+        "required": "missing-field",
+        "enum": "not-in-list",
+        "type": "wrong-type",
+        "pattern": "bad-format",
+        "format": "bad-format",
+        "minItems": "empty-list",
+        "minLength": "empty-text",
+        "oneOf": "object-or-value",
+    }.get(str(error.validator), f"schema-{error.validator}")
+
+
+def _message(error: ValidationError, doc: yamlsafe.LoadedYaml) -> str:
+    field = _field(error)
+    v = error.validator
+    if v == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"missing required field `{missing}`"
+    if v == "enum":
+        allowed = ", ".join(str(x) for x in list(error.validator_value))  # type: ignore[arg-type]
+        return f"{field} must be one of: {allowed} (found {error.instance!r})"
+    if v == "type":
+        raw = doc.raw_scalars.get(tuple(error.absolute_path))
+        expected = {
+            "string": "text",
+            "integer": "a whole number",
+            "number": "a number",
+            "boolean": "true or false",
+            "array": "a list",
+            "object": "a mapping",
+        }
+        want = expected.get(str(error.validator_value), str(error.validator_value))
+        if raw is not None and error.validator_value == "string":
+            return (
+                f"{field} must be text, but YAML reads {raw} as {error.instance!r}; "
+                f'write it in quotes: "{raw}"'
+            )
+        return f"{field} must be {want} (found {error.instance!r})"
+    if v == "pattern":
+        if "id" in field or field in (
+            "`subject`",
+            "`object`",
+            "`source`",
+            "`broader`",
+            "`cites`",
+            "`candidates`",
+            "`partOf`",
+            "`copyOf`",
+        ):
+            return (
+                f"{field} {error.instance!r} is not a valid identifier: use lower-case "
+                "letters, digits and single hyphens, like muscle-cramp"
+            )
+        return f"{field} {error.instance!r} does not have the expected form"
+    if v == "format":
+        if error.validator_value == "date":
+            return f"{field} {error.instance!r} is not a real calendar date (use YYYY-MM-DD)"
+        return f"{field} {error.instance!r} is not a valid {error.validator_value}"
+    if v == "oneOf":
+        return "a claim needs either `object` (an entity id) or `value` (a text), not both"
+    if v == "minItems":
+        return f"{field} needs at least {error.validator_value} item(s)"
+    if v == "minLength":
+        return f"{field} must not be empty"
+    if v == "minProperties":
+        return "the file has no content; add a `dataset`, `source`, `entities` or `claims` section"
+    if v == "dependentRequired":
+        return "`references` must be in the same file as the `source` they belong to"
+    return f"{field}: {error.message}"
+
+
+# ---------------------------------------------------------------- records
+
+
+class _FileReader:
+    """Turns the valid items of one file into records."""
+
+    def __init__(
+        self,
+        doc: yamlsafe.LoadedYaml,
+        name: str,
+        path: Path,
+        data_dir: Path,
+        bad: set[tuple[Any, ...]],
+        corpus: Corpus,
+        report: Report,
+    ):
+        self.doc, self.name, self.path, self.bad = doc, name, path, bad
+        self.data_dir = data_dir
+        self.corpus, self.report = corpus, report
+
+    def origin(self, path: tuple[Any, ...], fields: dict[str, tuple[Any, ...]]) -> Origin:
+        def loc(p: tuple[Any, ...]) -> Location:
+            line, col = self.doc.position(p)
+            return Location(self.name, line, col)
+
+        return Origin(loc(path), {k: loc((*path, *sub)) for k, sub in fields.items()})
+
+    def read(self) -> None:
+        data = self.doc.data
+        if not isinstance(data, dict):
+            return
+        if "dataset" in data and ("dataset",) not in self.bad:
+            self._dataset(data["dataset"])
+        source_id = None
+        if "source" in data and ("source",) not in self.bad:
+            source_id = self._source(data["source"])
+        for i, item in enumerate(data.get("references") or []):
+            if ("references", i) not in self.bad and source_id and isinstance(item, dict):
+                self._reference(item, i, source_id)
+        for i, item in enumerate(data.get("entities") or []):
+            if ("entities", i) not in self.bad and isinstance(item, dict):
+                self._entity(item, i)
+        for i, item in enumerate(data.get("claims") or []):
+            if ("claims", i) not in self.bad and isinstance(item, dict):
+                self._claim(item, i)
+
+    def _dataset(self, d: dict[str, Any]) -> None:
+        if self.corpus.dataset is not None:
+            prev = self.corpus.dataset_origin
+            self.report.add(
+                Problem(
+                    Severity.VIOLATION,
+                    Stage.REFERENCE,
+                    "duplicate-dataset",
+                    f"a second `dataset` section (the first is in {prev.item if prev else '?'});"
+                    " keep one",
+                    self.origin(("dataset",), {}).item,
+                )
+            )
+            return
+        self.corpus.dataset = Dataset(
+            title=d["title"],
+            base=d["base"],
+            license=d["license"],
+            version=d["version"],
+            description=d.get("description"),
+            publisher=d.get("publisher"),
+        )
+        self.corpus.dataset_origin = self.origin(("dataset",), {"base": ("base",)})
+
+    def _source(self, d: dict[str, Any]) -> str:
+        def region(r: dict[str, Any] | None) -> Region | None:
+            return Region(r["start"], r.get("end")) if r else None
+
+        def people(key: str) -> tuple[Person, ...]:
+            return tuple(Person(p["name"], p.get("role")) for p in d.get(key, []))
+
+        fields: dict[str, tuple[Any, ...]] = {k: (k,) for k in d}
+        fields.update(
+            {f"boilerplate.{i}": ("boilerplate", i) for i in range(len(d.get("boilerplate", [])))}
+        )
+        src = Source(
+            id=d["id"],
+            text_path=d["text"],
+            sha256=d["sha256"],
+            title=d["title"],
+            kind=d["kind"],
+            language=d["language"],
+            origin=self.origin(("source",), fields),
+            text_file=relpath(self.path.parent / d["text"], self.data_dir),
+            publisher=d.get("publisher"),
+            authors=people("authors"),
+            reviewers=people("reviewers"),
+            published=d.get("published"),
+            updated=d.get("updated"),
+            reviewed=d.get("reviewed"),
+            audience=d.get("audience"),
+            url=d.get("url"),
+            part_of=d.get("partOf"),
+            copy_of=d.get("copyOf"),
+            region=region(d.get("region")),
+            boilerplate=tuple(Region(r["start"], r.get("end")) for r in d.get("boilerplate", [])),
+            note=d.get("note"),
+        )
+        _register(self.corpus, self.report, "source", src.id, src.origin)
+        self.corpus.sources.setdefault(src.id, src)
+        return src.id
+
+    def _reference(self, d: dict[str, Any], i: int, source_id: str) -> None:
+        path = ("references", i)
+        ref = Reference(
+            id=d["id"],
+            source=source_id,
+            kind=d["kind"],
+            origin=self.origin(path, {k: (k,) for k in d}),
+            marker=d.get("marker"),
+            citation=d.get("citation"),
+            title=d.get("title"),
+            authors=tuple(d.get("authors", [])),
+            year=d.get("year"),
+            container=d.get("container"),
+            doi=d.get("doi"),
+            url=d.get("url"),
+            peer_reviewed=d.get("peerReviewed"),
+            mention=d.get("mention"),
+            candidates=tuple(d.get("candidates", [])),
+            note=d.get("note"),
+        )
+        _register(self.corpus, self.report, "reference", ref.id, ref.origin)
+        self.corpus.references.setdefault(ref.id, ref)
+
+    def _entity(self, d: dict[str, Any], i: int) -> None:
+        path = ("entities", i)
+        fields: dict[str, tuple[Any, ...]] = {k: (k,) for k in d}
+        fields.update(
+            {f"codes.{j}.code": ("codes", j, "code") for j in range(len(d.get("codes", [])))}
+        )
+        fields.update({f"broader.{j}": ("broader", j) for j in range(len(d.get("broader", [])))})
+        ent = Entity(
+            id=d["id"],
+            type=d["type"],
+            label=d["label"],
+            origin=self.origin(path, fields),
+            alt_labels=tuple(d.get("altLabels", [])),
+            description=d.get("description"),
+            broader=tuple(d.get("broader", [])),
+            schema_type=d.get("schemaType"),
+            codes=tuple(
+                Code(c["system"], c["code"], c["match"], c["status"], c.get("label"))
+                for c in d.get("codes", [])
+            ),
+            note=d.get("note"),
+        )
+        _register(self.corpus, self.report, "entity", ent.id, ent.origin)
+        self.corpus.entities.setdefault(ent.id, ent)
+
+    def _claim(self, d: dict[str, Any], i: int) -> None:
+        path = ("claims", i)
+        fields: dict[str, tuple[Any, ...]] = {k: (k,) for k in d}
+        for j, ev in enumerate(d["evidence"]):
+            fields[f"evidence.{j}"] = ("evidence", j)
+            for k in ev:
+                fields[f"evidence.{j}.{k}"] = ("evidence", j, k)
+        dose = d.get("dose")
+        claim = Claim(
+            id=d["id"],
+            source=d["source"],
+            subject=d["subject"],
+            predicate=d["predicate"],
+            stance=d["stance"],
+            origin=self.origin(path, fields),
+            evidence=tuple(
+                Evidence(
+                    e["quote"],
+                    e.get("prefix"),
+                    e.get("suffix"),
+                    tuple(e.get("markers", [])),
+                    tuple(e.get("cites", [])),
+                )
+                for e in d["evidence"]
+            ),
+            object=d.get("object"),
+            value=d.get("value"),
+            population=d.get("population"),
+            dose=Dose(float(dose["value"]), dose["unit"], dose.get("qualifier")) if dose else None,
+            note=d.get("note"),
+        )
+        _register(self.corpus, self.report, "claim", claim.id, claim.origin)
+        self.corpus.claims.setdefault(claim.id, claim)
+
+
+def _register(corpus: Corpus, report: Report, kind: str, id_: str, origin: Origin) -> None:
+    """Ids are unique across the whole folder: report a second use where it happens."""
+    seen = corpus.ids
+    if id_ in seen:
+        other_kind, other = seen[id_]
+        report.add(
+            Problem(
+                Severity.VIOLATION,
+                Stage.REFERENCE,
+                "duplicate-id",
+                f"the id {id_!r} is already used by the {other_kind} at {other.item}; "
+                "every id must be unique",
+                origin.at("id"),
+            )
+        )
+        return
+    seen[id_] = (kind, origin)

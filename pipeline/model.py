@@ -1,0 +1,165 @@
+"""Typed records of the curated data: what the load stage produces and the graph stage reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipeline.report import Location
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a record was written: its own position and those of its notable fields."""
+
+    item: Location
+    fields: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+
+    def at(self, key: str) -> Location:
+        """The position of a field (`"object"`, `"evidence.0.quote"`), else of the record."""
+        while key:
+            if key in self.fields:
+                return self.fields[key]
+            key = key.rpartition(".")[0]
+        return self.item
+
+
+@dataclass(frozen=True)
+class Dataset:
+    title: str
+    base: str
+    license: str
+    version: str
+    description: str | None = None
+    publisher: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Region:
+    start: str
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    text_path: str  # as written, relative to the YAML file
+    sha256: str
+    title: str
+    kind: str
+    language: str
+    origin: Origin
+    text: str = ""  # the snapshot, loaded by the load stage
+    text_file: str = ""  # the snapshot's path for messages
+    publisher: str | None = None
+    authors: tuple[Person, ...] = ()
+    reviewers: tuple[Person, ...] = ()
+    published: str | None = None
+    updated: str | None = None
+    reviewed: str | None = None
+    audience: str | None = None
+    url: str | None = None
+    part_of: str | None = None
+    copy_of: str | None = None
+    region: Region | None = None
+    boilerplate: tuple[Region, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    source: str
+    kind: str
+    origin: Origin
+    marker: str | None = None
+    citation: str | None = None
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    container: str | None = None
+    doi: str | None = None
+    url: str | None = None
+    peer_reviewed: bool | None = None
+    mention: str | None = None
+    candidates: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Code:
+    system: str
+    code: str
+    match: str
+    status: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Entity:
+    id: str
+    type: str
+    label: str
+    origin: Origin
+    alt_labels: tuple[str, ...] = ()
+    description: str | None = None
+    broader: tuple[str, ...] = ()
+    schema_type: str | None = None
+    codes: tuple[Code, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Dose:
+    value: float
+    unit: str
+    qualifier: str | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    quote: str
+    prefix: str | None = None
+    suffix: str | None = None
+    markers: tuple[str, ...] = ()
+    cites: tuple[str, ...] = ()
+    # set by pipeline.checks:
+    exact: str | None = None  # the quote as it stands in the snapshot
+    references: tuple[str, ...] = ()  # reference ids from `cites` and resolved `markers`
+    unresolved: tuple[str, ...] = ()  # markers the source lists no reference for
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    source: str
+    subject: str
+    predicate: str
+    stance: str
+    evidence: tuple[Evidence, ...]
+    origin: Origin
+    object: str | None = None
+    value: str | None = None
+    population: str | None = None
+    dose: Dose | None = None
+    note: str | None = None
+
+
+@dataclass
+class Corpus:
+    """Everything read from a data folder, ordered by id for determinism."""
+
+    dataset: Dataset | None = None
+    dataset_origin: Origin | None = None
+    sources: dict[str, Source] = field(default_factory=dict)
+    references: dict[str, Reference] = field(default_factory=dict)
+    entities: dict[str, Entity] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    # every id in use -> (kind, origin): ids are unique across the whole folder
+    ids: dict[str, tuple[str, Origin]] = field(default_factory=dict)
