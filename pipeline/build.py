@@ -20,6 +20,7 @@ from pipeline.load import load_corpus
 from pipeline.manifest import build_manifest
 from pipeline.model import Corpus
 from pipeline.report import Report
+from pipeline.triage import Triage, triage
 
 Progress = Callable[[str, str, float], None]  # stage, summary, seconds
 
@@ -33,6 +34,7 @@ class BuildResult:
     report: Report
     corpus: Corpus | None = None
     graph: KnowledgeGraph | None = None
+    triage: Triage | None = None
     files: dict[str, bytes] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -76,12 +78,23 @@ def run_pipeline(
             f"{len(result.corpus.claims) if result.corpus else 0} claims"
         ),
     )
-    if report.unreadable or not report.conforms or result.corpus is None:
+    if report.unreadable or result.corpus is None:
         return result
     corpus = result.corpus
 
+    def run_triage() -> None:
+        result.triage = triage(corpus, report)
+
+    timer.run(
+        "triage",
+        run_triage,
+        lambda: f"{len(result.triage.duplicates) if result.triage else 0} near-duplicate(s)",
+    )
+    if not report.conforms:
+        return result
+
     def graph() -> None:
-        result.graph = build_graph(corpus)
+        result.graph = build_graph(corpus, result.triage)
 
     timer.run("graph", graph, lambda: f"{len(result.graph or [])} triples")
     kg = result.graph

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pipeline.model import Claim, Corpus, Evidence, Origin, Source
-from pipeline.quotes import NormalisedText, QuoteStatus, locate, region_bounds
+from pipeline.quotes import NormalisedText, QuoteStatus, locate, normalise, region_bounds
 from pipeline.report import Location, Problem, Report, Severity, Stage
 from pipeline.vocab import CODE_SYSTEMS, PREDICATES
 
@@ -19,6 +19,7 @@ from pipeline.vocab import CODE_SYSTEMS, PREDICATES
 class _Checker:
     def __init__(self, corpus: Corpus, report: Report):
         self.c, self.report = corpus, report
+        self.changed: set[str] = set()  # sources whose snapshot no longer has its sha256
 
     def problem(
         self,
@@ -83,6 +84,7 @@ def _snapshot(ch: _Checker, s: Source, data_dir: Path) -> NormalisedText | None:
         return None
     digest = hashlib.sha256(raw).hexdigest()
     if digest != s.sha256:
+        ch.changed.add(s.id)
         ch.problem(
             "snapshot-changed",
             f"the text of source {s.id!r} has changed since it was "
@@ -93,6 +95,7 @@ def _snapshot(ch: _Checker, s: Source, data_dir: Path) -> NormalisedText | None:
         )
     text = NormalisedText.of(raw.decode("utf-8", errors="replace"))
     ch.c.sources[s.id] = replace(s, text=text.original)
+    ch.c.snapshots[s.id] = text
     for key, region in [("region", s.region)] + [
         (f"boilerplate.{i}", r) for i, r in enumerate(s.boilerplate)
     ]:
@@ -247,13 +250,14 @@ def _check_evidence(
                 )
             refs.append(r)
     exact = None
+    span = None
     if text is not None:
         region = (
             region_bounds(text, source.region.start, source.region.end) if source.region else None
         )
         match = locate(text, ev.quote, ev.prefix, ev.suffix, region)
         where = o.at(f"evidence.{i}.quote")
-        orphan = " (orphaned: the source text changed)" if _changed(source) else ""
+        orphan = " (orphaned: the source text changed)" if source.id in ch.changed else ""
         if match.status is QuoteStatus.MISSING:
             ch.problem(
                 "quote-not-found",
@@ -278,10 +282,12 @@ def _check_evidence(
                 stage=Stage.EVIDENCE,
             )
         exact = match.exact
+        if match.status is QuoteStatus.FOUND:
+            span = (match.start, match.start + len(normalise(ev.quote)))
     return replace(
-        ev, exact=exact, references=tuple(dict.fromkeys(refs)), unresolved=tuple(unresolved)
+        ev,
+        exact=exact,
+        span=span,
+        references=tuple(dict.fromkeys(refs)),
+        unresolved=tuple(unresolved),
     )
-
-
-def _changed(source: Source) -> bool:
-    return hashlib.sha256(source.text.encode("utf-8")).hexdigest() != source.sha256

@@ -79,6 +79,24 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return result.report.exit_code()
 
 
+def cmd_sources(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.build import run_pipeline
+    from pipeline.sources_report import as_json, as_table, source_rows
+
+    result = run_pipeline(Path(args.data), validate=False, export=False, progress=_progress(True))
+    if result.corpus is None or result.triage is None:
+        _print_report(result.report, "", "text")
+        return result.report.exit_code() or EXIT_USAGE
+    rows = source_rows(result.corpus, result.triage)
+    if args.format == "json":
+        print(json.dumps(as_json(rows), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(as_table(rows, args.uncovered))
+    return EXIT_OK
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="crampkg",
@@ -130,6 +148,27 @@ def make_parser() -> argparse.ArgumentParser:
     )
     common(v)
     v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser(
+        "sources",
+        help="per-document triage: claims, stances, coverage, copies",
+        description="For every source document: claims and their stances, the "
+        "share of its content sentences covered by evidence (boilerplate "
+        "excluded), detected near-duplicates and passages in other languages.",
+    )
+    s.add_argument(
+        "--data",
+        default="data",
+        metavar="DIR",
+        help="folder of YAML data and source snapshots (default: data)",
+    )
+    s.add_argument("--format", choices=("table", "json"), default="table")
+    s.add_argument(
+        "--uncovered",
+        action="store_true",
+        help="list the content sentences no claim's evidence covers",
+    )
+    s.set_defaults(func=cmd_sources)
     return parser
 
 

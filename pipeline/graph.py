@@ -16,6 +16,7 @@ from pyoxigraph import Literal, NamedNode, Triple
 
 from pipeline.model import Claim, Corpus, Entity, Person, Reference, Source
 from pipeline.report import Location
+from pipeline.triage import Triage
 from pipeline.vocab import (
     AUDIENCES,
     BIBO,
@@ -229,6 +230,15 @@ class _Builder:
             self.add(s, SKOS + "editorialNote", text(r.note))
         self.many(s, CK + "possibleIdentity", (self.iri("reference", c) for c in r.candidates))
 
+    def triage(self, t: Triage) -> None:
+        """Detected copies and foreign-language passages, as facts about the sources."""
+        for d in t.duplicates:
+            copy = self.iri("source", d.copy)
+            self.add(copy, CK + "copyOf", self.iri("source", d.original))
+            self.add(copy, CK + "similarity", typed(f"{d.similarity:.3f}", XSD + "decimal"))
+        for p in t.passages:
+            self.add(self.iri("source", p.source), CK + "detectedLanguage", text(p.language, None))
+
     def claim(self, c: Claim) -> None:
         pred = PREDICATES[c.predicate]
         s = self.mint(self.iri("claim", c.id), c.origin.item)
@@ -285,9 +295,11 @@ class _Builder:
                 self.add(selector, OA + "suffix", text(ev.suffix, None))
 
 
-def build_graph(corpus: Corpus) -> KnowledgeGraph:
+def build_graph(corpus: Corpus, triage: Triage | None = None) -> KnowledgeGraph:
     """All triples of the corpus, sorted and without duplicates."""
     b = _Builder(corpus)
+    if triage is not None:
+        b.triage(triage)
     b.dataset()
     for key in sorted(corpus.sources):
         b.source(corpus.sources[key])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipeline.quotes import NormalisedText
 from pipeline.report import Location
 
 
@@ -132,6 +133,7 @@ class Evidence:
     exact: str | None = None  # the quote as it stands in the snapshot
     references: tuple[str, ...] = ()  # reference ids from `cites` and resolved `markers`
     unresolved: tuple[str, ...] = ()  # markers the source lists no reference for
+    span: tuple[int, int] | None = None  # where the quote is, in the normalised snapshot
 
 
 @dataclass(frozen=True)
@@ -161,5 +163,7 @@ class Corpus:
     entities: dict[str, Entity] = field(default_factory=dict)
     claims: dict[str, Claim] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    # normalised text snapshots by source id, set by pipeline.checks
+    snapshots: dict[str, NormalisedText] = field(default_factory=dict)
     # every id in use -> (kind, origin): ids are unique across the whole folder
     ids: dict[str, tuple[str, Origin]] = field(default_factory=dict)

@@ -14,17 +14,25 @@ from pipeline.cli import main
 from tests.conftest import ROOT
 
 
-def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, **(env or {})},
     )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_help_lists_commands() -> None:
@@ -45,8 +53,16 @@ def test_build_ok(minimal_copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "dist"
     assert main(["build", "-q", "--data", str(minimal_copy), "--out", str(out)]) == 0
     files = snapshot(out)
-    assert {"graph.ttl", "graph.nt", "graph.jsonld", "context.jsonld", "ontology.ttl",
-            "validation/report.ttl", "validation/report.txt", "manifest.json"} <= set(files)
+    assert {
+        "graph.ttl",
+        "graph.nt",
+        "graph.jsonld",
+        "context.jsonld",
+        "ontology.ttl",
+        "validation/report.ttl",
+        "validation/report.txt",
+        "manifest.json",
+    } <= set(files)
     manifest = json.loads(files["manifest.json"])
     listed = {f["path"] for f in manifest["files"]}
     assert listed == set(files) - {"manifest.json"}
@@ -54,8 +70,10 @@ def test_build_ok(minimal_copy: Path, tmp_path: Path) -> None:
 
 def test_validate_json_report(minimal_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (minimal_copy / "claims/test-article.yaml").write_text(
-        (minimal_copy / "claims/test-article.yaml").read_text().replace(
-            "stance: supports", "stance: maybe", 1))
+        (minimal_copy / "claims/test-article.yaml")
+        .read_text()
+        .replace("stance: supports", "stance: maybe", 1)
+    )
     assert main(["validate", "-q", "--format", "json", "--data", str(minimal_copy)]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["conforms"] is False
@@ -102,13 +120,15 @@ def test_killed_build_leaves_previous_dist(minimal_copy: Path, tmp_path: Path) -
     assert not list(tmp_path.glob(".dist.staging-*"))
 
 
-def test_disk_full_leaves_previous_dist(minimal_copy: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_leaves_previous_dist(
+    minimal_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "dist"
     assert main(["build", "-q", "--data", str(minimal_copy), "--out", str(out)]) == 0
     before = snapshot(out)
     import errno
-    import pipeline.distdir as distdir
+
+    from pipeline import distdir
 
     real_fsync = os.fsync
     calls = {"n": 0}

@@ -17,11 +17,14 @@ from tests.conftest import DATA, MINIMAL, ROOT
 def _build(data: Path, out: Path, seed: str) -> dict[str, bytes]:
     subprocess.run(
         [sys.executable, "-m", "pipeline", "build", "-q", "--data", str(data), "--out", str(out)],
-        cwd=ROOT, check=True, timeout=600,
+        cwd=ROOT,
+        check=True,
+        timeout=600,
         env={**os.environ, "PYTHONHASHSEED": seed},
     )
-    return {p.relative_to(out).as_posix(): p.read_bytes()
-            for p in sorted(out.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("data", [MINIMAL, DATA], ids=["minimal", "corpus"])
@@ -49,4 +52,6 @@ def test_source_date_epoch_is_the_only_clock(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     assert b"buildTime" not in run_pipeline(MINIMAL).files["manifest.json"]
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    assert b'"buildTime": "2023-11-14T22:13:20+00:00"' in run_pipeline(MINIMAL).files["manifest.json"]
+    assert (
+        b'"buildTime": "2023-11-14T22:13:20+00:00"' in run_pipeline(MINIMAL).files["manifest.json"]
+    )
