@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, Store, Triple, Variable
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
+from rdflib.term import Node as Node_
 from rdflib.namespace import RDF, SH
 
 from pipeline.report import Severity

@@ -185,7 +185,8 @@ CASES = {
         "claims/test-article.yaml",
         "    value: Cramps come on suddenly.\n",
         "    object: pain\n",
-        'object: pain\n    stance: supports\n    evidence:\n      - quote: "Muscle cramps are sudden"',
+        "object: pain\n    stance: supports\n    evidence:\n"
+        '      - quote: "Muscle cramps are sudden"',
         "takes a `value`",
     ),
     "dose-without-unit": Case(

@@ -19,6 +19,7 @@ def run(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
+        check=False,
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -112,7 +113,7 @@ def test_killed_build_leaves_previous_dist(minimal_copy: Path, tmp_path: Path) -
         "from pipeline.cli import main\n"
         f"main(['build', '-q', '--data', {str(minimal_copy)!r}, '--out', {str(out)!r}])\n"
     )
-    killed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=300)
+    killed = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, timeout=300)
     assert killed.returncode == 9
     assert snapshot(out) == before
     assert list(tmp_path.glob(".dist.staging-*"))  # the debris of the killed build
