@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, Store, Triple, Variable
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
-from rdflib.term import Node as Node_
 from rdflib.namespace import RDF, SH
+from rdflib.term import Node as Node_
 
 from pipeline.report import Severity
 
