@@ -30,15 +30,16 @@ class NormalisedText:
     def of(cls, original: str) -> NormalisedText:
         chars: list[str] = []
         offsets: list[int] = []
-        pending_space = False
+        space_start = -1  # start of the current whitespace run (a space maps to all of it)
         for i, ch in enumerate(original):
             if ch.isspace():
-                pending_space = bool(chars)
+                if space_start < 0 and chars:
+                    space_start = i
                 continue
-            if pending_space:
+            if space_start >= 0:
                 chars.append(" ")
-                offsets.append(i - 1)
-                pending_space = False
+                offsets.append(space_start)
+                space_start = -1
             chars.append(ch)
             offsets.append(i)
         return cls(original, "".join(chars), tuple(offsets))

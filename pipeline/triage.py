@@ -26,6 +26,7 @@ MIN_PASSAGE_WORDS = 8
 MIN_LANGUAGE_CONFIDENCE = 0.95
 MIN_SENTENCE_WORDS = 4
 MAX_HEADING_WORDS = 8  # a line this short without final punctuation is a heading
+_BULLETS = ("\u2022", "- ", "* ", "\u2013 ")
 _FINAL = (".", "!", "?", "…", '"', "”", ")")
 _RARE = 20  # shingles found in more documents than this do not suggest copying
 
@@ -96,8 +97,8 @@ def sentences(text: NormalisedText, spans: list[tuple[int, int]]) -> list[tuple[
     out = []
     for lo, hi in (p for span in spans for p in _paragraphs(text, *span)):
         line = text.text[lo:hi].rstrip()
-        if not line.endswith(_FINAL) and len(_WORD.findall(line)) <= MAX_HEADING_WORDS:
-            continue  # a heading, label or byline, not a statement
+        if _is_heading(line):
+            continue
         start = lo
         for m in _SENTENCE_END.finditer(text.text, lo, hi):
             out.append((start, m.start()))
@@ -109,6 +110,16 @@ def sentences(text: NormalisedText, spans: list[tuple[int, int]]) -> list[tuple[
         if len(_WORD.findall(text.text[a:b])) >= MIN_SENTENCE_WORDS
         and not text.text[a:b].rstrip().endswith(("?", ":"))  # questions and list intros
     ]
+
+
+def _is_heading(line: str) -> bool:
+    """A short line without final punctuation that is not a list item or `label: text`."""
+    return (
+        not line.endswith(_FINAL)
+        and len(_WORD.findall(line)) <= MAX_HEADING_WORDS
+        and not line.startswith(_BULLETS)
+        and ": " not in line
+    )
 
 
 def _shingles(text: str) -> set[str]:
