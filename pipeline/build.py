@@ -108,7 +108,7 @@ def run_pipeline(
         timer.run("validate", shacl, report.summary)
     if not export or not report.conforms:
         return result
-    ctx = ExportContext(corpus, kg, report, __version__)
+    ctx = ExportContext(corpus, kg, report, __version__, result.triage)
     for name in exporters if exporters is not None else EXPORTERS:
         exporter = EXPORTERS[name]
         timer.run(

@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 from pipeline import __version__
+from pipeline.cli_api import register as register_api
+from pipeline.cli_sparql import register as register_sparql
+from pipeline.cli_vocab import register as register_vocab
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_USAGE = 0, 1, 2
 
@@ -32,9 +35,13 @@ def _progress(quiet: bool):  # type: ignore[no-untyped-def]
     return show
 
 
-def _print_report(report, base: str, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report, base: str, fmt: str, quiet_info: bool = False) -> None:  # type: ignore[no-untyped-def]
     if fmt == "json":
         sys.stdout.write(report.to_json())
+    elif quiet_info:  # a successful build: info findings are in dist/validation/report.txt
+        for problem in report.sorted():
+            if problem.severity.value != "info":
+                print(problem.format(base), file=sys.stderr)
     else:
         sys.stderr.write(report.to_text(base))
 
@@ -58,12 +65,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     base = result.graph.base if result.graph else ""
     report = result.report
     if report.problems or not report.conforms:
-        _print_report(report, base, args.format)
+        _print_report(report, base, args.format, quiet_info=report.exit_code() == EXIT_OK)
     code = report.exit_code()
     if code == EXIT_OK:
         print(
             f"crampkg: built {args.out}/ ({len(result.files)} files, "
-            f"{len(result.graph or [])} triples; {report.summary()})",
+            f"{len(result.graph or [])} triples; {report.summary()}; "
+            f"all findings in {args.out}/validation/report.txt)",
             file=sys.stderr,
         )
     else:
@@ -169,6 +177,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="list the content sentences no claim's evidence covers",
     )
     s.set_defaults(func=cmd_sources)
+    register_api(sub)
+    register_sparql(sub)
+    register_vocab(sub)
     return parser
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from pyoxigraph import RdfFormat
 from rdflib import Graph, URIRef
-from rdflib.namespace import SH
+from rdflib.namespace import RDF, SH
 
 from pipeline.graph import KnowledgeGraph
 from pipeline.rdfio import to_bytes
@@ -77,7 +77,9 @@ def _pyshacl(kg: KnowledgeGraph, shapes: Graph) -> list[Problem]:
         abort_on_first=False,
     )
     problems = []
-    for result in results.subjects(URIRef(SH.resultSeverity), None):
+    # Top-level results only: nested sh:detail results explain a result, they are not new ones.
+    reports = list(results.subjects(RDF.type, SH.ValidationReport))
+    for result in (r for report in reports for r in results.objects(report, SH.result)):
         severity = _SEVERITY.get(results.value(result, SH.resultSeverity), Severity.VIOLATION)
         shape = results.value(result, SH.sourceShape)
         component = str(results.value(result, SH.sourceConstraintComponent) or "shacl")

@@ -8,6 +8,7 @@ from typing import Protocol
 from pipeline.graph import KnowledgeGraph
 from pipeline.model import Corpus
 from pipeline.report import Report
+from pipeline.triage import Triage
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class ExportContext:
     graph: KnowledgeGraph
     report: Report
     version: str
+    triage: Triage | None = None  # copies and foreign passages, for the public-facing exports
 
 
 class Exporter(Protocol):

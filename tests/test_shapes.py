@@ -1,0 +1,80 @@
+"""The SHACL shapes: one fixture per rule, and the fast engine agrees with pySHACL.
+
+`tests/fixtures/shapes/valid.ttl` follows docs/model.md and must raise nothing; every other
+fixture breaks one rule, named by its file, and `expected.json` gives the severity and part of
+the message it must produce.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pyoxigraph import RdfFormat, Triple, parse
+
+from pipeline.graph import KnowledgeGraph
+from pipeline.report import Severity
+from pipeline.validate import load_shapes, validate_graph
+from tests.conftest import FIXTURES, MINIMAL
+
+SHAPES = FIXTURES / "shapes"
+EXPECTED: dict[str, dict[str, object]] = json.loads((SHAPES / "expected.json").read_text())
+BASE = "https://w3id.org/crampkg/"
+
+
+def graph_of(path: Path) -> KnowledgeGraph:
+    triples = [
+        Triple(q.subject, q.predicate, q.object)
+        for q in parse(path=str(path), format=RdfFormat.TURTLE)
+    ]
+    return KnowledgeGraph(BASE, sorted(set(triples), key=str))
+
+
+@pytest.fixture(scope="module")
+def shapes():  # type: ignore[no-untyped-def]
+    return load_shapes()
+
+
+def test_valid_fixture_raises_nothing(shapes) -> None:  # type: ignore[no-untyped-def]
+    outcome = validate_graph(graph_of(SHAPES / "valid.ttl"), shapes)
+    assert outcome.conforms
+    assert [p.format() for p in outcome.problems] == []
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_broken_fixture(name: str, shapes) -> None:  # type: ignore[no-untyped-def]
+    expected = EXPECTED[name]
+    outcome = validate_graph(graph_of(SHAPES / name), shapes)
+    severity = Severity(str(expected["severity"]).lower())
+    hits = [p for p in outcome.problems
+            if p.severity is severity and str(expected["message"]) in p.message]
+    assert len(hits) >= int(str(expected["count"])), [p.format() for p in outcome.problems]
+    if severity is not Severity.VIOLATION:
+        assert outcome.conforms
+
+
+def _union(paths: list[Path]) -> KnowledgeGraph:
+    triples: set[Triple] = set()
+    for path in paths:
+        triples.update(graph_of(path).triples)
+    return KnowledgeGraph(BASE, sorted(triples, key=str))
+
+
+def _signature(kg: KnowledgeGraph, shapes, engine: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return sorted(p.format() for p in validate_graph(kg, shapes, engine=engine).problems)  # type: ignore[arg-type]
+
+
+def test_fast_engine_matches_pyshacl_on_every_fixture(shapes) -> None:  # type: ignore[no-untyped-def]
+    kg = _union(sorted(SHAPES.glob("*.ttl")))
+    fast = _signature(kg, shapes, "hybrid")
+    assert fast == _signature(kg, shapes, "pyshacl")
+    assert len(fast) > len(EXPECTED)
+
+
+def test_fast_engine_matches_pyshacl_on_minimal_corpus(shapes) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.build import run_pipeline
+
+    result = run_pipeline(MINIMAL, validate=False, export=False)
+    assert result.graph is not None
+    assert _signature(result.graph, shapes, "hybrid") == _signature(result.graph, shapes, "pyshacl")
