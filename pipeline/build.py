@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
 from pipeline.checks import check_corpus
@@ -20,6 +21,9 @@ from pipeline.load import load_corpus
 from pipeline.manifest import build_manifest
 from pipeline.model import Corpus
 from pipeline.report import Report
+
+if TYPE_CHECKING:
+    from pipeline.markup.policy import InclusionPolicy
 from pipeline.triage import Triage, triage
 
 Progress = Callable[[str, str, float], None]  # stage, summary, seconds
@@ -58,6 +62,7 @@ def run_pipeline(
     export: bool = True,
     exporters: Iterable[str] | None = None,
     progress: Progress = _quiet,
+    markup_policy: InclusionPolicy | None = None,
 ) -> BuildResult:
     """Load, check, build, validate and (unless asked not to) export, stopping at bad input."""
     result = BuildResult(Report())
@@ -108,7 +113,7 @@ def run_pipeline(
         timer.run("validate", shacl, report.summary)
     if not export or not report.conforms:
         return result
-    ctx = ExportContext(corpus, kg, report, __version__, result.triage)
+    ctx = ExportContext(corpus, kg, report, __version__, result.triage, markup_policy)
     for name in exporters if exporters is not None else EXPORTERS:
         exporter = EXPORTERS[name]
         timer.run(
@@ -116,13 +121,20 @@ def run_pipeline(
             lambda e=exporter: result.files.update(e.export(ctx)),  # type: ignore[misc]
             lambda e=exporter: e.description,  # type: ignore[misc]
         )
-    result.files["manifest.json"] = build_manifest(result.files, corpus, __version__, len(kg))
+    result.files["manifest.json"] = build_manifest(
+        result.files, corpus, __version__, len(kg), data_dir=data_dir
+    )
     return result
 
 
-def build(data_dir: Path, out: Path, progress: Progress = _quiet) -> BuildResult:
+def build(
+    data_dir: Path,
+    out: Path,
+    progress: Progress = _quiet,
+    markup_policy: InclusionPolicy | None = None,
+) -> BuildResult:
     """Build and, only when the data conforms, replace `out` with the new outputs."""
-    result = run_pipeline(data_dir, progress=progress)
+    result = run_pipeline(data_dir, progress=progress, markup_policy=markup_policy)
     if result.report.conforms and not result.report.unreadable and result.files:
         start = time.perf_counter()
         with locked(out):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.cli_api import register as register_api
+from pipeline.cli_fetch import register as register_fetch
 from pipeline.cli_sparql import register as register_sparql
 from pipeline.cli_vocab import register as register_vocab
 
@@ -49,9 +50,19 @@ def _print_report(report, base: str, fmt: str, quiet_info: bool = False) -> None
 def cmd_build(args: argparse.Namespace) -> int:
     from pipeline.build import build
     from pipeline.distdir import DistLocked
+    from pipeline.markup.policy import PolicyError, load_policy
 
     try:
-        result = build(Path(args.data), Path(args.out), progress=_progress(args.quiet))
+        policy = load_policy(
+            Path(args.markup_policy) if args.markup_policy else None, args.markup_set
+        )
+    except PolicyError as exc:
+        print(f"crampkg: markup policy: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = build(
+            Path(args.data), Path(args.out), progress=_progress(args.quiet), markup_policy=policy
+        )
     except DistLocked as exc:
         print(f"crampkg: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -146,6 +157,18 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output folder, replaced as a whole (default: dist)",
     )
+    b.add_argument(
+        "--markup-policy",
+        metavar="FILE",
+        help="TOML file of the schema.org inclusion policy (docs/markup.md)",
+    )
+    b.add_argument(
+        "--markup-set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one policy field, e.g. hypotheses=omit (repeatable)",
+    )
     b.set_defaults(func=cmd_build)
 
     v = sub.add_parser(
@@ -179,6 +202,7 @@ def make_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_sources)
     register_api(sub)
     register_sparql(sub)
+    register_fetch(sub)
     register_vocab(sub)
     return parser
 

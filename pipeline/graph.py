@@ -11,9 +11,11 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from pyoxigraph import Literal, NamedNode, Triple
 
+from pipeline.cslcache import csl_year, normalise_doi
 from pipeline.model import Claim, Corpus, Entity, Person, Reference, Source
 from pipeline.report import Location
 from pipeline.triage import Triage
@@ -220,8 +222,17 @@ class _Builder:
         for prop, value in plain:
             if value:
                 self.add(s, prop, text(value, None))
-        if r.year:
-            self.add(s, DCTERMS + "issued", typed(str(r.year), XSD + "gYear"))
+        doi = normalise_doi(r.doi) if r.doi else None
+        csl = self.c.csl.get(doi, {}) if doi else {}
+        if doi:  # the DOI's resolver IRI identifies the work; CSL fills what the YAML lacks
+            self.add(s, SCHEMA + "sameAs", n("https://doi.org/" + quote(doi, safe="/")))
+        if not r.title and isinstance(csl.get("title"), str):
+            self.add(s, DCTERMS + "title", text(str(csl["title"]), None))
+        if not r.container and isinstance(csl.get("container-title"), str):
+            self.add(s, CK + "containerTitle", text(str(csl["container-title"]), None))
+        year = r.year or (csl_year(csl) if csl else None)
+        if year:
+            self.add(s, DCTERMS + "issued", typed(str(year), XSD + "gYear"))
         if r.url:
             self.add(s, SCHEMA + "url", n(r.url))
         if r.peer_reviewed is not None:

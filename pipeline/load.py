@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from pipeline import yamlsafe
+from pipeline.cslcache import CACHE_PATH, RefsError, load_cache
 from pipeline.model import (
     Claim,
     Code,
@@ -84,6 +85,7 @@ def load_corpus(data_dir: Path, report: Report) -> Corpus:
                 Location(data_dir.as_posix()),
             )
         )
+    _load_csl(corpus, data_dir, report)
     for path in files:
         name = relpath(path, data_dir)
         corpus.files.append(name)
@@ -108,6 +110,23 @@ def load_corpus(data_dir: Path, report: Report) -> Corpus:
         bad_items = _schema_check(doc, name, report)
         _FileReader(doc, name, path, data_dir, bad_items, corpus, report).read()
     return corpus
+
+
+def _load_csl(corpus: Corpus, data_dir: Path, report: Report) -> None:
+    """The DOI metadata cache written by `crampkg refs resolve`; the build never resolves."""
+    path = data_dir / CACHE_PATH
+    try:
+        corpus.csl = load_cache(path)
+    except RefsError as exc:
+        report.add(
+            Problem(
+                Severity.VIOLATION,
+                Stage.READ,
+                "csl-cache-unreadable",
+                str(exc),
+                Location(relpath(path, data_dir)),
+            )
+        )
 
 
 # ---------------------------------------------------------------- schema messages

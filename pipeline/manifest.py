@@ -1,6 +1,9 @@
-"""`manifest.json`: what a build produced, with a SHA-256 per file.
+"""`manifest.json`: what a build produced, from what, with a SHA-256 per file.
 
-No wall-clock time is recorded unless SOURCE_DATE_EPOCH is set (reproducible builds).
+It records the generator and dataset versions, the schema.org release the graph's terms come
+from, the IRI of the API's JSON-LD context, and the git commit of the data when the data folder
+is in a git checkout (two builds of the same commit record the same one). No wall-clock time is
+recorded unless SOURCE_DATE_EPOCH is set (reproducible builds).
 """
 
 from __future__ import annotations
@@ -8,24 +11,60 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
+from pipeline.exporters.api_context import context_iri
 from pipeline.model import Corpus
+from pipeline.vocab import DEFAULT_BASE, SCHEMAORG_RELEASE
+
+_COMMIT = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256 object names
 
 
-def build_manifest(files: dict[str, bytes], corpus: Corpus, version: str, triples: int) -> bytes:
+def data_commit(data_dir: Path) -> str | None:
+    """`git rev-parse HEAD` of the repository holding `data_dir`; None when it is not a git
+    checkout, git is missing or fails (the build never depends on git)."""
+    if not data_dir.is_dir():
+        return None
+    try:
+        run = subprocess.run(
+            ["git", "-C", str(data_dir), "rev-parse", "--verify", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = run.stdout.strip()
+    return commit if run.returncode == 0 and _COMMIT.fullmatch(commit) else None
+
+
+def build_manifest(
+    files: dict[str, bytes],
+    corpus: Corpus,
+    version: str,
+    triples: int,
+    data_dir: Path | None = None,
+) -> bytes:
     entries = [
         {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         for path, data in sorted(files.items())
     ]
+    base = corpus.dataset.base if corpus.dataset else None
     manifest: dict[str, object] = {
         "generator": {"name": "crampkg", "version": version},
         "dataset": {
             "title": corpus.dataset.title if corpus.dataset else None,
             "version": corpus.dataset.version if corpus.dataset else None,
-            "base": corpus.dataset.base if corpus.dataset else None,
+            "base": base,
             "license": corpus.dataset.license if corpus.dataset else None,
+            "gitCommit": data_commit(data_dir) if data_dir is not None else None,
         },
+        "schemaOrgRelease": SCHEMAORG_RELEASE,
+        "apiContext": context_iri(base or DEFAULT_BASE),
         "counts": {
             "triples": triples,
             "entities": len(corpus.entities),

@@ -165,5 +165,7 @@ class Corpus:
     files: list[str] = field(default_factory=list)
     # normalised text snapshots by source id, set by pipeline.checks
     snapshots: dict[str, NormalisedText] = field(default_factory=dict)
+    # CSL-JSON of resolved DOIs (data/references/csl-cache.json), keyed by normalised DOI
+    csl: dict[str, dict[str, object]] = field(default_factory=dict)
     # every id in use -> (kind, origin): ids are unique across the whole folder
     ids: dict[str, tuple[str, Origin]] = field(default_factory=dict)

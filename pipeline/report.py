@@ -29,6 +29,7 @@ class Stage(StrEnum):
     EVIDENCE = "evidence"
     SHACL = "shacl"
     TRIAGE = "triage"
+    MARKUP = "markup"
 
 
 @dataclass(frozen=True, order=True)

@@ -21,3 +21,8 @@ def ontology_file() -> Path:
 
 def shapes_files() -> list[Path]:
     return sorted(resource_dir("shapes").glob("*.ttl"))
+
+
+def schemaorg_root() -> Path:
+    """`vendor/schemaorg/`: one folder per vendored schema.org release, and the VERSION pin."""
+    return resource_dir("vendor") / "schemaorg"

@@ -1,8 +1,9 @@
 """Validate stage: SHACL over the built graph, results mapped back to the YAML.
 
-pySHACL validates the core constraints on an rdflib copy of the graph (handed over as
-N-Triples, rdflib's fastest parser); the node-level SHACL-SPARQL constraints run on pyoxigraph
-(`pipeline.sparqlshapes`), which is two orders of magnitude faster than rdflib's SPARQL engine.
+`engine="oxigraph"` (the default) runs the core constraints compiled by `pipeline.shaclcore`
+and the node-level SHACL-SPARQL constraints (`pipeline.sparqlbulk`, one query per constraint) on
+pyoxigraph; a shape the compiler refuses is left to pySHACL. `engine="hybrid"` runs the core constraints in pySHACL on an
+rdflib copy of the graph (handed over as N-Triples, rdflib's fastest parser).
 `engine="pyshacl"` runs everything in pySHACL, the reference the tests compare against.
 No inference is run (the graph states every type it relies on) and nothing is fetched.
 """
@@ -21,6 +22,8 @@ from pipeline.graph import KnowledgeGraph
 from pipeline.rdfio import to_bytes
 from pipeline.report import Location, Problem, Severity, Stage
 from pipeline.resources import shapes_files
+from pipeline.sparqlbulk import run_bulk
+from pipeline.shaclcore import compile_shapes, exact_store, needs_pyshacl, run_core
 from pipeline.sparqlshapes import load_store, run_constraints, split_shapes
 
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
@@ -103,15 +106,24 @@ def _pyshacl(kg: KnowledgeGraph, shapes: Graph) -> list[Problem]:
 def validate_graph(
     kg: KnowledgeGraph,
     shapes: Graph | None = None,
-    engine: Literal["hybrid", "pyshacl"] = "hybrid",
+    engine: Literal["oxigraph", "hybrid", "pyshacl"] = "oxigraph",
 ) -> ValidationOutcome:
     shapes = shapes if shapes is not None else load_shapes()
     if engine == "pyshacl":
         problems = _pyshacl(kg, shapes)
     else:
         core, constraints = split_shapes(shapes)
-        problems = _pyshacl(kg, core)
-        for r in run_constraints(load_store(kg.triples), constraints):
+        store = load_store(kg.triples)
+        if engine == "hybrid":
+            results = run_constraints(store, constraints)
+            problems = _pyshacl(kg, core)
+        else:
+            results = run_bulk(store, constraints)
+            compiled, rest = compile_shapes(core)
+            exact, unmap = exact_store(kg.triples, store)
+            results = run_core(exact, compiled, unmap) + results
+            problems = _pyshacl(kg, rest) if needs_pyshacl(rest) else []
+        for r in results:
             problems.append(
                 _problem(kg, r.severity, r.focus, r.message, r.shape.rsplit("#", 1)[-1], r.value)
             )

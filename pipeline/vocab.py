@@ -13,6 +13,7 @@ from typing import Final
 CK: Final = "https://w3id.org/crampkg/ontology#"
 ONTOLOGY_IRI: Final = "https://w3id.org/crampkg/ontology"
 DEFAULT_BASE: Final = "https://w3id.org/crampkg/"
+SCHEMAORG_RELEASE: Final = "30.0"  # the schema.org release whose terms the graph uses
 
 SCHEMA: Final = "http://schema.org/"
 SKOS: Final = "http://www.w3.org/2004/02/skos/core#"

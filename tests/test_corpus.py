@@ -60,50 +60,66 @@ def test_every_evidence_is_anchored(built: BuildResult) -> None:
 
 @pytest.mark.parametrize("cause", ["dehydration", "electrolyte-depletion"])
 def test_contested_causes_show_both_sides(store: Store, cause: str) -> None:
-    stances = rows(store, f"""
+    stances = rows(
+        store,
+        f"""
         SELECT DISTINCT ?stance WHERE {{
           ?c rdf:subject e:muscle-cramp ; rdf:predicate ck:hasCause ; rdf:object e:{cause} ;
              ck:stance ?stance .
-        }}""")
+        }}""",
+    )
     names = {s[0].rsplit("#", 1)[-1] for s in stances}
     assert "disputes" in names
     assert names & {"supports", "hypothesis"}
 
 
 def test_reader_comment_claims_are_anecdotal(store: Store) -> None:
-    non_anecdotal = rows(store, """
+    non_anecdotal = rows(
+        store,
+        """
         SELECT ?c WHERE {
           ?c prov:wasDerivedFrom s:healthboard-cramp-causes-comments .
           FILTER NOT EXISTS { ?c a ck:AnecdotalClaim }
-        }""")
+        }""",
+    )
     assert non_anecdotal == []
     anecdotal = rows(store, "SELECT ?c WHERE { ?c a ck:AnecdotalClaim }")
     assert len(anecdotal) >= 50
 
 
 def test_copy_is_linked_to_its_original(store: Store) -> None:
-    assert rows(store, "SELECT ?o ?sim WHERE { s:healthboard-copy ck:copyOf ?o ; "
-                       "ck:similarity ?sim }")[0][0].endswith("source/healthboard-cramp-causes")
+    assert rows(
+        store, "SELECT ?o ?sim WHERE { s:healthboard-copy ck:copyOf ?o ; ck:similarity ?sim }"
+    )[0][0].endswith("source/healthboard-cramp-causes")
 
 
 def test_unresolved_markers_recorded_not_invented(store: Store) -> None:
-    markers = rows(store, """
+    markers = rows(
+        store,
+        """
         SELECT DISTINCT ?m WHERE {
           ?c prov:wasDerivedFrom s:droracle-cramp-causes ; ck:hasEvidence ?e .
-          ?e ck:unresolvedCitationMarker ?m }""")
+          ?e ck:unresolvedCitationMarker ?m }""",
+    )
     assert {m[0] for m in markers} == {"1", "2", "3", "4", "5"}
 
 
 def test_baclofen_dose_has_unit(store: Store) -> None:
-    doses = rows(store, """
+    doses = rows(
+        store,
+        """
         PREFIX schema: <http://schema.org/>
         SELECT ?v ?u WHERE { ?c rdf:object e:baclofen ; ck:dose ?d .
-                             ?d schema:doseValue ?v ; schema:doseUnit ?u }""")
+                             ?d schema:doseValue ?v ; schema:doseUnit ?u }""",
+    )
     assert ("10", "mg/day") in doses
 
 
 def test_named_review_is_not_resolved_to_one_reference(store: Store) -> None:
-    candidates = rows(store, """
+    candidates = rows(
+        store,
+        """
         PREFIX r: <https://w3id.org/crampkg/reference/>
-        SELECT ?x WHERE { r:ref-verywell-2018-review ck:possibleIdentity ?x }""")
+        SELECT ?x WHERE { r:ref-verywell-2018-review ck:possibleIdentity ?x }""",
+    )
     assert len(candidates) == 2

@@ -47,8 +47,11 @@ def test_broken_fixture(name: str, shapes) -> None:  # type: ignore[no-untyped-d
     expected = EXPECTED[name]
     outcome = validate_graph(graph_of(SHAPES / name), shapes)
     severity = Severity(str(expected["severity"]).lower())
-    hits = [p for p in outcome.problems
-            if p.severity is severity and str(expected["message"]) in p.message]
+    hits = [
+        p
+        for p in outcome.problems
+        if p.severity is severity and str(expected["message"]) in p.message
+    ]
     assert len(hits) >= int(str(expected["count"])), [p.format() for p in outcome.problems]
     if severity is not Severity.VIOLATION:
         assert outcome.conforms

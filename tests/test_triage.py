@@ -64,16 +64,20 @@ def test_quoting_a_foreign_passage_is_a_violation(tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
     claims = data / "claims/healthboard-copy.yaml"
-    claims.write_text(claims.read_text("utf-8") + (
-        "  - id: c003-norwegian-test\n"
-        "    source: healthboard-copy\n"
-        "    subject: muscle-cramp\n"
-        "    predicate: has-cause\n"
-        "    object: dehydration\n"
-        "    stance: hypothesis\n"
-        "    evidence:\n"
-        '      - quote: "Noen eksperter tror at dehydrering er den viktigste grunnen"\n'
-    ), "utf-8")
+    claims.write_text(
+        claims.read_text("utf-8")
+        + (
+            "  - id: c003-norwegian-test\n"
+            "    source: healthboard-copy\n"
+            "    subject: muscle-cramp\n"
+            "    predicate: has-cause\n"
+            "    object: dehydration\n"
+            "    stance: hypothesis\n"
+            "    evidence:\n"
+            '      - quote: "Noen eksperter tror at dehydrering er den viktigste grunnen"\n'
+        ),
+        "utf-8",
+    )
     result = run_pipeline(data, validate=False, export=False)
     bad = [p for p in result.report.problems if p.rule == "quote-in-foreign-passage"]
     assert len(bad) == 1

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pipeline.exporters.api import ApiExporter
 from pipeline.exporters.base import ExportContext, Exporter
 from pipeline.exporters.jsonld import JsonLdExporter
 from pipeline.exporters.ntriples import NTriplesExporter
 from pipeline.exporters.ontology import OntologyExporter
+from pipeline.exporters.ontology_doc import OntologyDocExporter
+from pipeline.exporters.schemaorg import SchemaOrgExporter
+from pipeline.exporters.site import SiteExporter
 from pipeline.exporters.turtle import TurtleExporter
 from pipeline.exporters.validation import ValidationReportExporter
+from pipeline.exporters.void import VoidExporter
 
 EXPORTERS: dict[str, Exporter] = {
     e.name: e
@@ -16,7 +21,12 @@ EXPORTERS: dict[str, Exporter] = {
         NTriplesExporter(),
         JsonLdExporter(),
         OntologyExporter(),
-        ValidationReportExporter(),
+        ApiExporter(),
+        SchemaOrgExporter(),
+        SiteExporter(),
+        VoidExporter(),
+        OntologyDocExporter(),
+        ValidationReportExporter(),  # last: exporters may add findings (schema.org checks)
     )
 }
 

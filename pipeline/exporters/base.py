@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.graph import KnowledgeGraph
 from pipeline.model import Corpus
 from pipeline.report import Report
 from pipeline.triage import Triage
+
+if TYPE_CHECKING:
+    from pipeline.markup.policy import InclusionPolicy
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class ExportContext:
     report: Report
     version: str
     triage: Triage | None = None  # copies and foreign passages, for the public-facing exports
+    markup_policy: InclusionPolicy | None = None  # None: the documented defaults
 
 
 class Exporter(Protocol):

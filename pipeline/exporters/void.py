@@ -1,0 +1,232 @@
+"""`void.ttl`: a VoID and DCAT description of the dataset, for catalogues and crawlers.
+
+Title, description, license, version and publisher come from `dataset` in the YAML; counts
+(triples, entities, distinct subjects and objects, properties, classes, one partition per class)
+and the vocabularies used are computed from the graph; the dumps are the files of `dist/`; the
+example queries are the competency questions in `queries/*.rq`, described with the SHACL
+`sh:SPARQLExecutable` terms used by SPARQL example collections.
+
+Two URLs are not known at build time and can be set in the environment:
+`CRAMPKG_SPARQL_ENDPOINT` (default http://127.0.0.1:7878/query, what `crampkg serve` gives) and
+`CRAMPKG_DOWNLOAD_URL`, the folder where the files of `dist/` are published (default: the
+dataset's base IRI).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyoxigraph import Literal, NamedNode, RdfFormat, Triple
+
+from pipeline.exporters.base import ExportContext
+from pipeline.graph import slug
+from pipeline.rdfio import to_bytes
+from pipeline.resources import resource_dir
+from pipeline.vocab import DCTERMS, ONTOLOGY_IRI, OWL, PREFIXES, RDF, RDFS, SCHEMA, SH
+
+VOID = "http://rdfs.org/ns/void#"
+DCAT = "http://www.w3.org/ns/dcat#"
+FOAF = "http://xmlns.com/foaf/0.1/"
+FORMATS = "http://www.w3.org/ns/formats/"
+MEDIA = "https://www.iana.org/assignments/media-types/"
+ENDPOINT_ENV, DOWNLOAD_ENV = "CRAMPKG_SPARQL_ENDPOINT", "CRAMPKG_DOWNLOAD_URL"
+DEFAULT_ENDPOINT = "http://127.0.0.1:7878/query"
+SPARQL_PROTOCOL = "https://www.w3.org/TR/sparql11-protocol/"
+
+# file in dist/, media type, W3C format name, title
+DUMPS = (
+    ("graph.nt", "application/n-triples", "N-Triples", "N-Triples dump"),
+    ("graph.ttl", "text/turtle", "Turtle", "Turtle dump"),
+    ("graph.jsonld", "application/ld+json", "JSON-LD", "JSON-LD dump"),
+)
+_PREFIXES = {
+    **PREFIXES,
+    "void": VOID,
+    "dcat": DCAT,
+    "foaf": FOAF,
+    "sh": SH,
+}
+_QUERY_FORM = re.compile(r"^\s*(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ExampleQuery:
+    name: str  # file stem
+    question: str  # the "# Question:" line
+    comment: str  # the rest of the comment header
+    text: str  # the whole file
+    form: str  # SELECT, ASK, CONSTRUCT or DESCRIBE
+
+
+def read_example(path: Path) -> ExampleQuery:
+    """A `.rq` file and its comment header (`# Question: ...` first, then an explanation)."""
+    text = path.read_text(encoding="utf-8")
+    header: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        header.append(line[1:].strip())
+    question = header[0].removeprefix("Question:").strip() if header else path.stem
+    form = _QUERY_FORM.search(text)
+    return ExampleQuery(
+        path.stem, question, " ".join(header[1:]), text, form.group(1).upper() if form else "SELECT"
+    )
+
+
+def example_queries() -> list[ExampleQuery]:
+    """The competency questions shipped with crampkg, by file name; none if not installed."""
+    try:
+        folder = resource_dir("queries")
+    except FileNotFoundError:
+        return []
+    return [read_example(p) for p in sorted(folder.glob("*.rq"))]
+
+
+def _namespace(iri: str) -> str | None:
+    matches = [ns for ns in _PREFIXES.values() if iri.startswith(ns)]
+    return max(matches, key=len) if matches else None
+
+
+def _local(iri: str) -> str:
+    ns = _namespace(iri)
+    if ns is None:
+        return slug(iri)
+    prefix = next(p for p, v in sorted(_PREFIXES.items()) if v == ns)
+    return f"{prefix}-{iri[len(ns) :]}"
+
+
+class VoidExporter:
+    name = "void"
+    description = "a VoID and DCAT description of the dataset (void.ttl)"
+
+    def export(self, ctx: ExportContext) -> dict[str, bytes]:
+        base = ctx.graph.base
+        endpoint = os.environ.get(ENDPOINT_ENV) or DEFAULT_ENDPOINT
+        download = os.environ.get(DOWNLOAD_ENV) or base
+        if not download.endswith("/"):
+            download += "/"
+        triples = _describe(ctx, base, endpoint, download, example_queries())
+        # the dataset first, then its parts; no @base, so external IRIs stay absolute
+        first = f"<{base}dataset>"
+        triples.sort(
+            key=lambda t: (str(t.subject) != first, str(t.subject), str(t.predicate), str(t.object))
+        )
+        title = ctx.corpus.dataset.title if ctx.corpus.dataset else "crampkg graph"
+        body = to_bytes(triples, RdfFormat.TURTLE, _PREFIXES).decode("utf-8")
+        head = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(_PREFIXES.items()))
+        statements = "".join(
+            ln for ln in body.splitlines(keepends=True) if not ln.startswith("@prefix ")
+        )
+        text = (
+            f"# VoID and DCAT description of: {title}\n"
+            f"# Generated by crampkg {ctx.version}; do not edit: change data/ and rebuild.\n"
+            f"{head}\n{statements}"
+        )
+        return {"void.ttl": text.encode("utf-8")}
+
+
+def _describe(
+    ctx: ExportContext, base: str, endpoint: str, download: str, examples: list[ExampleQuery]
+) -> list[Triple]:
+    out: list[Triple] = []
+
+    def add(s: str, p: str, o: NamedNode | Literal | str) -> None:
+        out.append(Triple(NamedNode(s), NamedNode(p), NamedNode(o) if isinstance(o, str) else o))
+
+    def en(value: str) -> Literal:
+        return Literal(value, language="en")
+
+    ds = f"{base}dataset"
+    add(ds, RDF + "type", VOID + "Dataset")
+    add(ds, RDF + "type", DCAT + "Dataset")
+    d = ctx.corpus.dataset
+    if d is not None:
+        add(ds, DCTERMS + "title", en(d.title))
+        if d.description:
+            add(ds, DCTERMS + "description", en(" ".join(d.description.split())))
+        add(ds, DCTERMS + "license", d.license)
+        add(ds, DCAT + "version", Literal(d.version))
+        add(ds, OWL + "versionInfo", Literal(d.version))
+        if d.publisher:
+            org = f"{base}organization/{slug(d.publisher)}"
+            add(ds, DCTERMS + "publisher", org)
+            add(org, RDF + "type", FOAF + "Organization")
+            add(org, FOAF + "name", Literal(d.publisher))
+
+    # counts, straight from the triples
+    subjects, objects, properties = set(), set(), set()
+    classes: dict[str, set[str]] = defaultdict(set)
+    claims_about: Counter[str] = Counter()
+    for t in ctx.graph.triples:
+        subjects.add(str(t.subject))
+        objects.add(str(t.object))
+        properties.add(t.predicate.value)
+        if t.predicate.value == RDF + "type" and isinstance(t.object, NamedNode):
+            classes[t.object.value].add(str(t.subject))
+        if t.predicate.value == RDF + "subject" and isinstance(t.object, NamedNode):
+            claims_about[t.object.value] += 1
+    entities = {s for s in subjects if s.startswith(f"<{base}")}
+    for prop, count in (
+        ("triples", len(ctx.graph.triples)),
+        ("entities", len(entities)),
+        ("distinctSubjects", len(subjects)),
+        ("distinctObjects", len(objects)),
+        ("properties", len(properties)),
+        ("classes", len(classes)),
+    ):
+        add(ds, VOID + prop, Literal(count))
+    for cls, members in sorted(classes.items()):
+        part = f"{ds}/class/{_local(cls)}"
+        add(ds, VOID + "classPartition", part)
+        add(part, VOID + "class", cls)
+        add(part, VOID + "entities", Literal(len(members)))
+    used = {_namespace(iri) for iri in properties | set(classes)}
+    for ns in sorted(ns for ns in used if ns):
+        add(ds, VOID + "vocabulary", ns)
+    add(ds, DCTERMS + "conformsTo", ONTOLOGY_IRI)
+    add(ds, VOID + "uriSpace", Literal(base))
+    if claims_about:
+        top = min(claims_about.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        add(ds, VOID + "exampleResource", top)
+    add(ds, RDFS + "seeAlso", f"{download}ontology.html")
+
+    # dumps and the SPARQL endpoint
+    for file, media, fmt, title in DUMPS:
+        dist = f"{ds}/distribution/{file}"
+        add(ds, VOID + "dataDump", f"{download}{file}")
+        add(ds, DCAT + "distribution", dist)
+        add(dist, RDF + "type", DCAT + "Distribution")
+        add(dist, DCTERMS + "title", en(title))
+        add(dist, DCAT + "downloadURL", f"{download}{file}")
+        add(dist, DCAT + "mediaType", f"{MEDIA}{media}")
+        add(dist, DCTERMS + "format", f"{FORMATS}{fmt}")
+    service, access = f"{ds}/sparql", f"{ds}/distribution/sparql"
+    add(ds, VOID + "sparqlEndpoint", endpoint)
+    add(ds, DCAT + "distribution", access)
+    add(access, RDF + "type", DCAT + "Distribution")
+    add(access, DCTERMS + "title", en("SPARQL endpoint"))
+    add(access, DCAT + "accessURL", endpoint)
+    add(access, DCAT + "accessService", service)
+    add(service, RDF + "type", DCAT + "DataService")
+    add(service, DCTERMS + "title", en("SPARQL 1.1 query service"))
+    add(service, DCAT + "endpointURL", endpoint)
+    add(service, DCAT + "servesDataset", ds)
+    add(service, DCTERMS + "conformsTo", SPARQL_PROTOCOL)
+
+    # example queries: the competency questions
+    for q in examples:
+        node = f"{base}query/{q.name}"
+        add(node, RDF + "type", SH + "SPARQLExecutable")
+        add(node, RDF + "type", f"{SH}SPARQL{q.form.capitalize()}Executable")
+        add(node, RDFS + "label", Literal(f"{q.name}.rq"))
+        add(node, RDFS + "comment", en(q.question))
+        if q.comment:
+            add(node, DCTERMS + "description", en(q.comment))
+        add(node, SH + q.form.lower(), Literal(q.text))
+        add(node, SCHEMA + "target", endpoint)
+        add(node, DCTERMS + "relation", ds)
+    return out

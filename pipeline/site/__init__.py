@@ -1,0 +1,1 @@
+"""Static HTML pages for the conditions: readable evidence summaries carrying their markup."""
