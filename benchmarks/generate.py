@@ -16,12 +16,43 @@ import random
 import shutil
 from pathlib import Path
 
-ROOTS = "calci myo neuro fibro tendo vaso osteo derma cardio gastro hepato nephro spondyl".split()
-STEMS = "ral tan vex dor lin mar sol ber quin tor fen gal rho zan pel cor".split()
-ENDINGS = "itis osis algia emia pathy plegia trophy spasm".split()
-ADJ = "sudden chronic mild severe recurrent nocturnal painful transient".split()
-PLACES = "calf thigh foot hand back neck shoulder forearm".split()
-VERBS = "suggests reports notes explains states describes".split()
+ROOTS = [
+    "calci",
+    "myo",
+    "neuro",
+    "fibro",
+    "tendo",
+    "vaso",
+    "osteo",
+    "derma",
+    "cardio",
+    "gastro",
+    "hepato",
+    "nephro",
+    "spondyl",
+]
+STEMS = [
+    "ral",
+    "tan",
+    "vex",
+    "dor",
+    "lin",
+    "mar",
+    "sol",
+    "ber",
+    "quin",
+    "tor",
+    "fen",
+    "gal",
+    "rho",
+    "zan",
+    "pel",
+    "cor",
+]
+ENDINGS = ["itis", "osis", "algia", "emia", "pathy", "plegia", "trophy", "spasm"]
+ADJ = ["sudden", "chronic", "mild", "severe", "recurrent", "nocturnal", "painful", "transient"]
+PLACES = ["calf", "thigh", "foot", "hand", "back", "neck", "shoulder", "forearm"]
+VERBS = ["suggests", "reports", "notes", "explains", "states", "describes"]
 SHARED = [
     ("dehydration", "condition", "Dehydration"),
     ("hypokalemia", "condition", "Low potassium"),
@@ -72,19 +103,54 @@ def condition(i: int, rng: random.Random) -> tuple[str, str, str, str]:
     adj, verb = rng.choice(ADJ), rng.choice(VERBS)
     e = {k: v[1].lower() for k, v in ents.items()}
     relation = [  # (predicate, subject key, object key or None, sentence)
-        ("has-cause", "cond", "risk", f"The main cause of {e['cond']} is {e['risk']}, as the clinic {verb}."),
-        ("has-risk-factor", "cond", "risk", f"People with {e['risk']} are at greater risk of this disorder."),
-        ("has-risk-factor", "cond", "risk2", f"A diet with {e['risk2']} also raises the risk of attacks."),
-        ("has-mechanism", "cond", "mech", f"Doctors think the attacks come from {e['mech']} in the spine."),
-        ("has-treatment", "cond", "treat", f"Most patients get better with {e['treat']} within a week."),
-        ("has-treatment", "cond", "drug", f"The drug {e['drug']} (10 mg/day) can help in {adj} cases."),
+        (
+            "has-cause",
+            "cond",
+            "risk",
+            f"The main cause of {e['cond']} is {e['risk']}, as the clinic {verb}.",
+        ),
+        (
+            "has-risk-factor",
+            "cond",
+            "risk",
+            f"People with {e['risk']} are at greater risk of this disorder.",
+        ),
+        (
+            "has-risk-factor",
+            "cond",
+            "risk2",
+            f"A diet with {e['risk2']} also raises the risk of attacks.",
+        ),
+        (
+            "has-mechanism",
+            "cond",
+            "mech",
+            f"Doctors think the attacks come from {e['mech']} in the spine.",
+        ),
+        (
+            "has-treatment",
+            "cond",
+            "treat",
+            f"Most patients get better with {e['treat']} within a week.",
+        ),
+        (
+            "has-treatment",
+            "cond",
+            "drug",
+            f"The drug {e['drug']} (10 mg/day) can help in {adj} cases.",
+        ),
         ("has-prevention", "cond", "prev", f"A {e['prev']} lowers the chance of a new episode."),
         ("has-symptom", "cond", "sympt", f"The typical complaint is {e['sympt']} at night."),
         ("affects-anatomy", "cond", "anat", f"The disorder mostly affects the {e['anat']}."),
         ("involves", "mech", "anat", f"This overactivity involves the {e['anat']} directly."),
         ("leads-to", "mech", "sympt", f"Over time the overactivity leads to {e['sympt']}."),
         ("leads-to", "risk", "mech", f"Long periods of strain lead to {e['mech']} in many people."),
-        ("has-adverse-effect", "drug", "sympt", f"In rare cases {e['drug']} itself causes {e['sympt']}."),
+        (
+            "has-adverse-effect",
+            "drug",
+            "sympt",
+            f"In rare cases {e['drug']} itself causes {e['sympt']}.",
+        ),
         ("has-cause", "cond", "mech", f"In some people the cause is simply {e['mech']}."),
         ("associated-with", "cond", linked, f"The disorder is often seen together with {linked}."),
         ("has-treatment", "cond", remedy, f"Some experts also recommend {remedy} for episode {i}."),
@@ -93,8 +159,15 @@ def condition(i: int, rng: random.Random) -> tuple[str, str, str, str]:
     values = [
         ("characteristic", f"The attacks of {e['cond']} are {adj} and short."),
         ("epidemiology", f"About {rng.randrange(2, 40)} in every 1,000 adults have {e['cond']}."),
-        ("natural-progression", f"Without treatment {e['cond']} usually settles after {rng.randrange(2, 9)} weeks."),
-        ("seek-care-when", f"See a doctor if the pain of {e['cond']} lasts longer than {rng.randrange(2, 6)} days."),
+        (
+            "natural-progression",
+            f"Without treatment {e['cond']} usually settles after {rng.randrange(2, 9)} weeks.",
+        ),
+        (
+            "seek-care-when",
+            f"See a doctor if the pain of {e['cond']} lasts longer than "
+            f"{rng.randrange(2, 6)} days.",
+        ),
     ]
     sentences = [s for *_, s in relation] + [s for _, s in values]
     fillers = [
@@ -105,8 +178,11 @@ def condition(i: int, rng: random.Random) -> tuple[str, str, str, str]:
     paras = [" ".join(sentences[k : k + 4]) for k in range(0, len(sentences), 4)]
     text = (
         f"{label}: what you should know\n\n"
-        + "\n\n".join(paras[:2] + ["Advertisement: buy our shoes today, the best in town."] + paras[2:])
-        + "\n\n" + "\n\n".join(fillers)
+        + "\n\n".join(
+            [*paras[:2], "Advertisement: buy our shoes today, the best in town.", *paras[2:]]
+        )
+        + "\n\n"
+        + "\n\n".join(fillers)
         + f"\n\nReferences\n1. Doe A. {label}. J Syn Med. {year};1:1-9.\n"
     )
     src = (
@@ -114,17 +190,18 @@ def condition(i: int, rng: random.Random) -> tuple[str, str, str, str]:
         f"  sha256: {hashlib.sha256(text.encode()).hexdigest()}\n"
         f"  title: {_q(label + ': what you should know')}\n  publisher: Synthetic Health\n"
         f"  authors:\n    - name: Writer {i % 97}\n      role: health writer\n"
-        f"  published: \"{year}-0{1 + i % 9}-1{i % 10}\"\n  audience: patient\n"
+        f'  published: "{year}-0{1 + i % 9}-1{i % 10}"\n  audience: patient\n'
         "  kind: editorial-article\n  language: en\n"
-        "  boilerplate:\n    - start: \"Advertisement:\"\n      end: \"the best in town.\"\n"
+        '  boilerplate:\n    - start: "Advertisement:"\n      end: "the best in town."\n'
         "references:\n"
     )
     for k in range(1, 4):
         src += (
-            f"  - id: {ref(k)}\n    marker: \"{k}\"\n"
-            f"    citation: \"Doe A{k}. {label} study {k}. J Syn Med. {year};{k}:1-9. doi:10.5555/syn.{i}.{k}\"\n"
-            f"    title: {_q(f'{label} study {k}')}\n    authors: [\"Doe A{k}\"]\n    year: {year}\n"
-            f"    container: J Syn Med\n    doi: \"10.5555/syn.{i}.{k}\"\n"
+            f'  - id: {ref(k)}\n    marker: "{k}"\n'
+            f'    citation: "Doe A{k}. {label} study {k}. J Syn Med. {year};{k}:1-9. '
+            f'doi:10.5555/syn.{i}.{k}"\n'
+            f'    title: {_q(f"{label} study {k}")}\n    authors: ["Doe A{k}"]\n    year: {year}\n'
+            f'    container: J Syn Med\n    doi: "10.5555/syn.{i}.{k}"\n'
             "    kind: journal-article\n    peerReviewed: true\n"
         )
     ent = "entities:\n"
@@ -144,11 +221,14 @@ def condition(i: int, rng: random.Random) -> tuple[str, str, str, str]:
         oid = obj if obj in [s for s, _, _ in SHARED] else f"{slug}-{obj}"
         claims += (
             f"  - id: {slug}-{n:02d}\n    source: src-{slug}\n    subject: {sid}\n"
-            f"    predicate: {pred}\n    object: {oid}\n    stance: {('supports', 'hypothesis')[n % 2]}\n"
+            f"    predicate: {pred}\n    object: {oid}\n"
+            f"    stance: {('supports', 'hypothesis')[n % 2]}\n"
         )
         if pred == "has-treatment" and obj == "drug":
             claims += "    dose: {value: 10, unit: mg/day}\n"
-        claims += f"    evidence:\n      - quote: {_q(sentence)}\n        markers: [\"{1 + n % 3}\"]\n"
+        claims += (
+            f'    evidence:\n      - quote: {_q(sentence)}\n        markers: ["{1 + n % 3}"]\n'
+        )
     for n, (pred, sentence) in enumerate(values, start=len(relation)):
         claims += (
             f"  - id: {slug}-{n:02d}\n    source: src-{slug}\n    subject: {slug}-cond\n"

@@ -43,7 +43,12 @@ def child_build(data: Path, out: Path, cache: bool) -> dict[str, object]:
     result = build(data, out)
     total = time.perf_counter() - start
     assert result.report.conforms, result.report.summary()
-    return {"total": total, "stages": result.timings, "peak_mb": _peak_mb(), "triples": len(result.graph or [])}
+    return {
+        "total": total,
+        "stages": result.timings,
+        "peak_mb": _peak_mb(),
+        "triples": len(result.graph or []),
+    }
 
 
 def child_baseline(ttl: Path) -> dict[str, object]:
@@ -109,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--baseline-max", type=int, default=1000)
+    parser.add_argument("--incremental-n", type=int, default=None, help="default: largest size")
     parser.add_argument("--work", type=Path, default=Path("/tmp/crampkg-bench"))
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -126,6 +132,16 @@ def main() -> None:
 
     rows: list[dict[str, object]] = []
     measured: dict[int, float] = {}
+    if all(n > args.baseline_max for n in args.sizes):  # measure the baseline at the cap itself
+        data, dist = (
+            args.work / f"data-{args.baseline_max}",
+            args.work / f"dist-{args.baseline_max}",
+        )
+        generate(args.baseline_max, data)
+        _child("build", str(data), str(dist), "nocache")
+        base = _child("baseline", str(dist / "graph.ttl"))
+        measured[args.baseline_max] = float(base["total"])  # type: ignore[arg-type]
+        print(json.dumps({"baseline_n": args.baseline_max, "baseline": base}), flush=True)
     for n in sorted(args.sizes):
         data, dist = args.work / f"data-{n}", args.work / f"dist-{n}"
         generate(n, data)
@@ -143,40 +159,77 @@ def main() -> None:
             row["ratio"] = float(row["baseline"]["total"]) / float(full["total"])  # type: ignore[index]
         rows.append(row)
         print(json.dumps(row), flush=True)
-    n = max(args.sizes)
+    n = args.incremental_n or max(args.sizes)
     data, dist = args.work / f"data-{n}", args.work / f"dist-{n}"
     warm = _child("build", str(data), str(dist), "cache")  # fills the cache
     _edit_one_condition(data)
     inc = _child("build", str(data), str(dist), "cache")
     ref = _child("build", str(data), str(args.work / "dist-ref"), "nocache")
     identical = _same_tree(dist, args.work / "dist-ref")
-    incremental = {"n": n, "warm": warm["total"], "incremental": inc, "full": ref["total"],
-                   "share": float(inc["total"]) / float(ref["total"]), "identical": identical}  # type: ignore[arg-type]
+    incremental = {
+        "n": n,
+        "warm": warm["total"],
+        "incremental": inc,
+        "full": ref["total"],
+        "share": float(inc["total"]) / float(ref["total"]),
+        "identical": identical,
+    }  # type: ignore[arg-type]
     real = real_corpus()
-    result = {"cores": os.cpu_count(), "sizes": rows, "incremental": incremental, "real": real}
+    result = {
+        "cores": os.cpu_count(),
+        "baseline_measured": measured,
+        "sizes": rows,
+        "incremental": incremental,
+        "real": real,
+    }
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 
 def table(result: dict[str, object]) -> str:
-    stages = ["load", "triage", "graph", "validate", "export:turtle", "export:ntriples",
-              "export:jsonld", "export:api", "export:schemaorg", "export:site", "export:void",
-              "export:ontology-doc", "write"]
-    lines = ["| N | triples | " + " | ".join(stages) + " | total s | peak MB | baseline s | ratio |",
-             "|---" * (len(stages) + 7) + "|"]
+    stages = [
+        "load",
+        "triage",
+        "graph",
+        "validate",
+        "export:turtle",
+        "export:ntriples",
+        "export:jsonld",
+        "export:api",
+        "export:schemaorg",
+        "export:site",
+        "export:void",
+        "export:ontology-doc",
+        "write",
+    ]
+    lines = [
+        "| N | triples | " + " | ".join(stages) + " | total s | peak MB | baseline s | ratio |",
+        "|---" * (len(stages) + 7) + "|",
+    ]
     for row in result["sizes"]:  # type: ignore[attr-defined]
         full, base = row["full"], row.get("baseline", {})
         cells = [f"{full['stages'].get(s, 0):.2f}" for s in stages]
-        b = f"{base['total']:.1f}{' (extrapolated)' if base.get('extrapolated') else ''}" if base else "-"
+        b = (
+            f"{base['total']:.1f}{' (extrapolated)' if base.get('extrapolated') else ''}"
+            if base
+            else "-"
+        )
         ratio = f"{row['ratio']:.1f}x" if "ratio" in row else "-"
-        lines.append(f"| {row['n']} | {full['triples']} | " + " | ".join(cells)
-                     + f" | {full['total']:.1f} | {full['peak_mb']:.0f} | {b} | {ratio} |")
+        lines.append(
+            f"| {row['n']} | {full['triples']} | "
+            + " | ".join(cells)
+            + f" | {full['total']:.1f} | {full['peak_mb']:.0f} | {b} | {ratio} |"
+        )
     inc, real = result["incremental"], result["real"]  # type: ignore[index]
-    lines.append(f"\nincremental at N={inc['n']}: {inc['incremental']['total']:.1f} s vs full "
-                 f"{inc['full']:.1f} s ({100 * inc['share']:.0f}%), byte-identical: {inc['identical']}")
-    lines.append(f"real corpus: build {real['build']:.2f} s, python + imports {real['imports']:.2f} s "
-                 f"(ratio {real['ratio']:.2f})")
+    lines.append(
+        f"\nincremental at N={inc['n']}: {inc['incremental']['total']:.1f} s vs full "
+        f"{inc['full']:.1f} s ({100 * inc['share']:.0f}%), byte-identical: {inc['identical']}"
+    )
+    lines.append(
+        f"real corpus: build {real['build']:.2f} s, python + imports {real['imports']:.2f} s "
+        f"(ratio {real['ratio']:.2f})"
+    )
     return "\n".join(lines)
 
 

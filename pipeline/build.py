@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__
+from pipeline.cache import LANGUAGE_MEMO, LoadCache, Recorder, for_output
 from pipeline.checks import check_corpus
 from pipeline.distdir import locked, write_atomically
 from pipeline.exporters import EXPORTERS, ExportContext
@@ -63,6 +64,7 @@ def run_pipeline(
     exporters: Iterable[str] | None = None,
     progress: Progress = _quiet,
     markup_policy: InclusionPolicy | None = None,
+    cache: LoadCache | None = None,
 ) -> BuildResult:
     """Load, check, build, validate and (unless asked not to) export, stopping at bad input."""
     result = BuildResult(Report())
@@ -70,7 +72,7 @@ def run_pipeline(
     report = result.report
 
     def load() -> None:
-        result.corpus = load_corpus(data_dir, report)
+        result.corpus = load_corpus(data_dir, report, cache)
         if not report.unreadable:
             check_corpus(result.corpus, data_dir, report)
 
@@ -88,7 +90,10 @@ def run_pipeline(
     corpus = result.corpus
 
     def run_triage() -> None:
-        result.triage = triage(corpus, report)
+        memo = Recorder(cache.memo(LANGUAGE_MEMO)) if cache is not None else None
+        result.triage = triage(corpus, report, memo)
+        if cache is not None and memo is not None and memo.changed():
+            cache.save_memo(LANGUAGE_MEMO, dict(memo))
 
     timer.run(
         "triage",
@@ -134,7 +139,10 @@ def build(
     markup_policy: InclusionPolicy | None = None,
 ) -> BuildResult:
     """Build and, only when the data conforms, replace `out` with the new outputs."""
-    result = run_pipeline(data_dir, progress=progress, markup_policy=markup_policy)
+    cache = for_output(out)  # per-file load results beside `out`: see pipeline.cache
+    result = run_pipeline(data_dir, progress=progress, markup_policy=markup_policy, cache=cache)
+    if cache is not None and not result.report.unreadable:
+        cache.prune()
     if result.report.conforms and not result.report.unreadable and result.files:
         start = time.perf_counter()
         with locked(out):

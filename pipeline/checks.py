@@ -20,6 +20,16 @@ class _Checker:
     def __init__(self, corpus: Corpus, report: Report):
         self.c, self.report = corpus, report
         self.changed: set[str] = set()  # sources whose snapshot no longer has its sha256
+        self._markers: dict[str, dict[str, str]] | None = None
+
+    def markers(self, source_id: str) -> dict[str, str]:
+        """Marker -> reference id of one source (built once: per evidence it was quadratic)."""
+        if self._markers is None:
+            self._markers = {}
+            for r in self.c.references.values():
+                if r.marker:
+                    self._markers.setdefault(r.source, {})[r.marker] = r.id  # last one wins
+        return self._markers.get(source_id, {})
 
     def problem(
         self,
@@ -224,9 +234,7 @@ def _check_evidence(
     o = claim.origin
     refs: list[str] = []
     unresolved: list[str] = []
-    by_marker = {
-        r.marker: r.id for r in ch.c.references.values() if r.source == source.id and r.marker
-    }
+    by_marker = ch.markers(source.id)
     for m in ev.markers:
         if m in by_marker:
             refs.append(by_marker[m])

@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 
 from pipeline import yamlsafe
+from pipeline.cache import LoadCache
 from pipeline.cslcache import CACHE_PATH, RefsError, load_cache
 from pipeline.model import (
     Claim,
@@ -61,7 +62,7 @@ def data_files(data_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(data_dir).as_posix())
 
 
-def load_corpus(data_dir: Path, report: Report) -> Corpus:
+def load_corpus(data_dir: Path, report: Report, cache: LoadCache | None = None) -> Corpus:
     """Read and shape-check every data file; records from invalid items are left out."""
     corpus = Corpus()
     if not data_dir.is_dir():
@@ -90,7 +91,11 @@ def load_corpus(data_dir: Path, report: Report) -> Corpus:
         name = relpath(path, data_dir)
         corpus.files.append(name)
         try:
-            doc = yamlsafe.load(path.read_bytes())
+            content = path.read_bytes()
+            key = cache.key(name, content) if cache is not None else ""
+            hit = cache.get(key) if cache is not None else None
+            if hit is None:
+                doc = yamlsafe.load(content)
         except yamlsafe.YamlError as exc:
             report.add(
                 Problem(
@@ -107,7 +112,14 @@ def load_corpus(data_dir: Path, report: Report) -> Corpus:
                 Problem(Severity.VIOLATION, Stage.READ, "file-unreadable", str(exc), Location(name))
             )
             continue
-        bad_items = _schema_check(doc, name, report)
+        if hit is None:
+            local = Report()
+            bad_items = _schema_check(doc, name, local)
+            if cache is not None:
+                cache.put(key, (doc, bad_items, local.problems))
+        else:  # the same bytes under the same name, read by the same code: same result
+            doc, bad_items, local = hit[0], hit[1], Report(hit[2])
+        report.extend(local.problems)
         _FileReader(doc, name, path, data_dir, bad_items, corpus, report).read()
     return corpus
 

@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from pipeline.fetch.http import retry_after as parse_retry_after
 from pipeline.query import dataset_base
 
 MAX_WAIT = 120.0  # never sleep longer than this between attempts, whatever Retry-After says
@@ -92,18 +92,7 @@ def derive_endpoints(endpoint: str, query_endpoint: str | None = None) -> Endpoi
 
 def retry_after(response: requests.Response) -> float | None:
     """Seconds to wait from a `Retry-After` header (seconds or an HTTP date), if any."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+    return parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
 
 
 def _excerpt(response: requests.Response) -> str:

@@ -121,7 +121,9 @@ def _anti_join_safe(pattern: str, rest: str) -> bool:
 
 def _strip(text: str) -> str:
     """The text without IRIs, strings and comments (whose words are not keywords)."""
-    return _TOKEN.sub(lambda m: m.group() if m.group()[0] in "{}?$" or m.group()[0].isalpha() else " ", text)
+    return _TOKEN.sub(
+        lambda m: m.group() if m.group()[0] in "{}?$" or m.group()[0].isalpha() else " ", text
+    )
 
 
 def run_bulk(store: Store, constraints: list[SparqlConstraint]) -> list[RawResult]:

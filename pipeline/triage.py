@@ -168,7 +168,23 @@ def _identifier() -> Any:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-def find_foreign_passages(source: Source, text: NormalisedText) -> list[Passage]:
+LanguageMemo = dict[str, tuple[str, float]]  # paragraph -> py3langid's (language, confidence)
+
+
+def _classify(chunk: str, memo: LanguageMemo | None) -> tuple[str, float]:
+    """py3langid's verdict, remembered across builds (loading its model is most of the cost)."""
+    if memo is not None and chunk in memo:
+        return memo[chunk]
+    language, confidence = _identifier().classify(chunk)
+    found = (str(language), float(confidence))
+    if memo is not None:
+        memo[chunk] = found
+    return found
+
+
+def find_foreign_passages(
+    source: Source, text: NormalisedText, memo: LanguageMemo | None = None
+) -> list[Passage]:
     """Paragraphs (lines of the snapshot) detected as another language than the source's."""
     main = source.language.split("-")[0].lower()
     found = []
@@ -177,7 +193,7 @@ def find_foreign_passages(source: Source, text: NormalisedText) -> list[Passage]
             chunk = text.text[para[0] : para[1]]
             if len(_WORD.findall(chunk)) < MIN_PASSAGE_WORDS:
                 continue
-            language, confidence = _identifier().classify(chunk)
+            language, confidence = _classify(chunk, memo)
             if language != main and confidence >= MIN_LANGUAGE_CONFIDENCE:
                 found.append(
                     Passage(source.id, language, round(float(confidence), 3), para, chunk[:80])
@@ -214,7 +230,7 @@ def _coverage(corpus: Corpus, source: Source, text: NormalisedText) -> Coverage:
     return Coverage(source.id, total, covered, tuple(uncovered))
 
 
-def triage(corpus: Corpus, report: Report) -> Triage:
+def triage(corpus: Corpus, report: Report, memo: LanguageMemo | None = None) -> Triage:
     result = Triage()
     result.duplicates = find_duplicates(corpus)
     for d in result.duplicates:
@@ -252,7 +268,7 @@ def triage(corpus: Corpus, report: Report) -> Triage:
         text = corpus.snapshots.get(sid)
         if text is None:
             continue
-        passages = find_foreign_passages(src, text)
+        passages = find_foreign_passages(src, text, memo)
         result.passages.extend(passages)
         for p in passages:
             report.add(

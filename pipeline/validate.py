@@ -1,9 +1,9 @@
 """Validate stage: SHACL over the built graph, results mapped back to the YAML.
 
 `engine="oxigraph"` (the default) runs the core constraints compiled by `pipeline.shaclcore`
-and the node-level SHACL-SPARQL constraints (`pipeline.sparqlbulk`, one query per constraint) on
-pyoxigraph; a shape the compiler refuses is left to pySHACL. `engine="hybrid"` runs the core constraints in pySHACL on an
-rdflib copy of the graph (handed over as N-Triples, rdflib's fastest parser).
+and the node-level SHACL-SPARQL constraints (`pipeline.sparqlbulk`, one query per constraint)
+on pyoxigraph; a shape the compiler refuses is left to pySHACL. `engine="hybrid"` runs the
+core constraints in pySHACL on an rdflib copy of the graph (handed over as N-Triples).
 `engine="pyshacl"` runs everything in pySHACL, the reference the tests compare against.
 No inference is run (the graph states every type it relies on) and nothing is fetched.
 """
@@ -22,8 +22,9 @@ from pipeline.graph import KnowledgeGraph
 from pipeline.rdfio import to_bytes
 from pipeline.report import Location, Problem, Severity, Stage
 from pipeline.resources import shapes_files
+from pipeline.shaclcore import compile_shapes, needs_pyshacl
+from pipeline.shaclexec import exact_store, run_core
 from pipeline.sparqlbulk import run_bulk
-from pipeline.shaclcore import compile_shapes, exact_store, needs_pyshacl, run_core
 from pipeline.sparqlshapes import load_store, run_constraints, split_shapes
 
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}

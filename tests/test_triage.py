@@ -89,7 +89,8 @@ def test_sentences_skip_headings_questions_and_list_intros() -> None:
     text = NormalisedText.of(
         "Possible Causes of Muscle Cramps\n\nWhat causes muscle cramps?\n"
         "Cramps are common in older adults. They often strike at night.\n"
-        "Common reasons include:\n  \u2022 Overexertion: Excessive muscle use leading to fatigue 2\n"
+        "Common reasons include:\n"
+        "  \u2022 Overexertion: Excessive muscle use leading to fatigue 2\n"
     )
     found = [text.text[a:b] for a, b in sentences(text, [(0, len(text.text))])]
     assert found == [

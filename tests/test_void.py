@@ -165,7 +165,7 @@ def test_void_is_deterministic(built: tuple[Path, BuildResult]) -> None:
     ctx = ExportContext(result.corpus, result.graph, result.report, "0.1.0")
     for name, file in (("void", "void.ttl"), ("ontology-doc", "ontology.html")):
         assert EXPORTERS[name].export(ctx) == {file: result.files[file]}
-    assert list(EXPORTERS)[-2:] == ["void", "ontology-doc"]
+    assert {"void", "ontology-doc"} <= set(EXPORTERS)
 
 
 # --------------------------------------------------------------------------- ontology.html

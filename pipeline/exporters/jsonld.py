@@ -139,8 +139,15 @@ class _Compactor:
         self.base = base
         self.prefixes = sorted(data_prefixes(base).items(), key=lambda kv: -len(kv[1]))
         self.by_iri = {iri: (term, coercion) for term, (iri, coercion) in TERMS.items()}
+        self.compacted: dict[str, str] = {}  # IRIs repeat (types, predicates): scan prefixes once
 
     def iri(self, iri: str) -> str:
+        found = self.compacted.get(iri)
+        if found is None:
+            found = self.compacted[iri] = self._iri(iri)
+        return found
+
+    def _iri(self, iri: str) -> str:
         for prefix, ns in self.prefixes:
             if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns) :].startswith("/"):
                 return f"{prefix}:{iri[len(ns) :]}"
