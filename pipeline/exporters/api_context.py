@@ -34,6 +34,7 @@ from pipeline.vocab import (
     SKOS,
     XSD,
 )
+from pipeline.vocab import PREFIXES as VOCAB_PREFIXES
 
 CONTEXT_MAJOR: Final = 1
 
@@ -64,17 +65,7 @@ RELATION_TERMS: Final[dict[str, str]] = {
 # Namespaces used as prefixes in values (`skos:Concept`, `oa:describing`); ck is also @vocab,
 # so ontology classes and individuals are written by their local name (`Condition`, `supports`).
 PREFIXES: Final[dict[str, str]] = {
-    "ck": CK,
-    "schema": SCHEMA,
-    "skos": SKOS,
-    "prov": PROV,
-    "oa": OA,
-    "dcterms": DCTERMS,
-    "cito": CITO,
-    "bibo": BIBO,
-    "rdf": RDF,
-    "rdfs": RDFS,
-    "xsd": XSD,
+    k: v for k, v in VOCAB_PREFIXES.items() if k not in ("owl", "spdx")
 }
 
 _ID: Final = {"@type": "@id"}
