@@ -15,6 +15,7 @@ from pipeline.cli_api import register as register_api
 from pipeline.cli_fetch import register as register_fetch
 from pipeline.cli_sparql import register as register_sparql
 from pipeline.cli_vocab import register as register_vocab
+from pipeline.cliargs import add_data_argument
 
 EXIT_OK, EXIT_NONCONFORMING, EXIT_USAGE = 0, 1, 2
 
@@ -129,12 +130,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--data",
-            default="data",
-            metavar="DIR",
-            help="folder of YAML data and source snapshots (default: data)",
-        )
+        add_data_argument(p)
         p.add_argument(
             "--format",
             choices=("text", "json"),
@@ -187,12 +183,7 @@ def make_parser() -> argparse.ArgumentParser:
         "share of its content sentences covered by evidence (boilerplate "
         "excluded), detected near-duplicates and passages in other languages.",
     )
-    s.add_argument(
-        "--data",
-        default="data",
-        metavar="DIR",
-        help="folder of YAML data and source snapshots (default: data)",
-    )
+    add_data_argument(s)
     s.add_argument("--format", choices=("table", "json"), default="table")
     s.add_argument(
         "--uncovered",

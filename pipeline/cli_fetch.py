@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline.cliargs import add_data_argument
+
 if TYPE_CHECKING:
     from pipeline.fetch.http import Policy
     from pipeline.fetch.snapshot import Orphan
@@ -167,12 +169,7 @@ def _positive_float(value: str) -> float:
 
 
 def _network(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--data",
-        default="data",
-        metavar="DIR",
-        help="folder of YAML data and source snapshots (default: data)",
-    )
+    add_data_argument(p)
     p.add_argument(
         "--timeout",
         type=_positive_float,
