@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from pipeline import __version__
 from pipeline.cache import LANGUAGE_MEMO, LoadCache, Recorder, for_output
 from pipeline.checks import check_corpus
-from pipeline.distdir import locked, write_atomically
+from pipeline.distdir import Staging, locked
 from pipeline.exporters import EXPORTERS, ExportContext
 from pipeline.graph import KnowledgeGraph, build_graph
 from pipeline.load import load_corpus
-from pipeline.manifest import build_manifest
+from pipeline.manifest import build_manifest, digest
 from pipeline.model import Corpus
 from pipeline.report import Report
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 from pipeline.triage import Triage, triage
 
 Progress = Callable[[str, str, float], None]  # stage, summary, seconds
+Sink = Callable[[str, bytes], None]  # relative path, content
 
 
 def _quiet(stage: str, summary: str, seconds: float) -> None:
@@ -40,7 +41,8 @@ class BuildResult:
     corpus: Corpus | None = None
     graph: KnowledgeGraph | None = None
     triage: Triage | None = None
-    files: dict[str, bytes] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # empty when written to a sink
+    digests: dict[str, tuple[int, str]] = field(default_factory=dict)  # every output's size, hash
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -65,8 +67,12 @@ def run_pipeline(
     progress: Progress = _quiet,
     markup_policy: InclusionPolicy | None = None,
     cache: LoadCache | None = None,
+    sink: Sink | None = None,
 ) -> BuildResult:
-    """Load, check, build, validate and (unless asked not to) export, stopping at bad input."""
+    """Load, check, build, validate and (unless asked not to) export, stopping at bad input.
+
+    Outputs are kept in `result.files`, or, with a `sink`, handed to it as each exporter
+    finishes and dropped (a large catalogue's outputs need not all fit in memory)."""
     result = BuildResult(Report())
     timer = _Timer(result, progress)
     report = result.report
@@ -119,16 +125,26 @@ def run_pipeline(
     if not export or not report.conforms:
         return result
     ctx = ExportContext(corpus, kg, report, __version__, result.triage, markup_policy)
+
+    def emit(files: dict[str, bytes]) -> None:
+        for rel in sorted(files):
+            if rel in result.digests:
+                raise ValueError(f"two exporters write {rel}")
+            result.digests[rel] = digest(files[rel])
+            if sink is None:
+                result.files[rel] = files[rel]
+            else:
+                sink(rel, files[rel])
+
     for name in exporters if exporters is not None else EXPORTERS:
         exporter = EXPORTERS[name]
         timer.run(
             f"export:{name}",
-            lambda e=exporter: result.files.update(e.export(ctx)),  # type: ignore[misc]
+            lambda e=exporter: emit(e.export(ctx)),  # type: ignore[misc]
             lambda e=exporter: e.description,  # type: ignore[misc]
         )
-    result.files["manifest.json"] = build_manifest(
-        result.files, corpus, __version__, len(kg), data_dir=data_dir
-    )
+    manifest = build_manifest(result.digests, corpus, __version__, len(kg), data_dir=data_dir)
+    emit({"manifest.json": manifest})
     return result
 
 
@@ -138,15 +154,22 @@ def build(
     progress: Progress = _quiet,
     markup_policy: InclusionPolicy | None = None,
 ) -> BuildResult:
-    """Build and, only when the data conforms, replace `out` with the new outputs."""
+    """Build and, only when the data conforms, replace `out` with the new outputs.
+
+    Exporters write straight into a staging folder beside `out`, which is swapped in whole
+    under the output lock (see pipeline.distdir); anything else leaves `out` untouched."""
     cache = for_output(out)  # per-file load results beside `out`: see pipeline.cache
-    result = run_pipeline(data_dir, progress=progress, markup_policy=markup_policy, cache=cache)
-    if cache is not None and not result.report.unreadable:
-        cache.prune()
-    if result.report.conforms and not result.report.unreadable and result.files:
-        start = time.perf_counter()
-        with locked(out):
-            write_atomically(out, result.files)
-        result.timings["write"] = time.perf_counter() - start
-        progress("write", f"{len(result.files)} files in {out}", result.timings["write"])
+    with Staging(out) as stage:
+        result = run_pipeline(
+            data_dir, progress=progress, markup_policy=markup_policy, cache=cache, sink=stage.write
+        )
+        if cache is not None and not result.report.unreadable:
+            cache.prune()
+        report = result.report
+        if report.conforms and not report.unreadable and result.digests:
+            start = time.perf_counter()
+            with locked(out):
+                stage.commit()
+            result.timings["write"] = time.perf_counter() - start
+            progress("write", f"{len(result.digests)} files in {out}", result.timings["write"])
     return result

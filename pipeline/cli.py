@@ -81,7 +81,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     code = report.exit_code()
     if code == EXIT_OK:
         print(
-            f"crampkg: built {args.out}/ ({len(result.files)} files, "
+            f"crampkg: built {args.out}/ ({len(result.digests)} files, "
             f"{len(result.graph or [])} triples; {report.summary()}; "
             f"all findings in {args.out}/validation/report.txt)",
             file=sys.stderr,

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
@@ -77,26 +78,79 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def clean_stale(out: Path) -> None:
-    """Remove staging and old folders left by builds that were killed."""
-    for pattern in (f".{out.name}.staging-*", f".{out.name}.old-*"):
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(out: Path, keep: Path | None = None) -> None:
+    """Remove staging and old folders left by builds that were killed.
+
+    A staging folder is named after its build's process id, so the folder of a build that is
+    still running elsewhere (staging while this one swaps) is kept, and so is `keep`.
+    """
+    staging_prefix = f".{out.name}.staging-"
+    for pattern in (f"{staging_prefix}*", f".{out.name}.old-*"):
         for stale in out.parent.glob(pattern):
+            if keep is not None and stale == keep:
+                continue
+            pid = stale.name.removeprefix(staging_prefix).split("-", 1)[0]
+            running = pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid))
+            if stale.name.startswith(staging_prefix) and running:
+                continue
             shutil.rmtree(stale, ignore_errors=True)
 
 
-def write_atomically(out: Path, files: dict[str, bytes]) -> None:
-    """Replace the folder `out` by exactly `files` (relative path -> content)."""
-    out = out.absolute()
-    clean_stale(out)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
-    try:
-        for rel in sorted(files):
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("wb") as fh:
-                fh.write(files[rel])
-                fh.flush()
-                os.fsync(fh.fileno())
+class Staging:
+    """A folder beside `out` that files are written into one by one, then swapped in whole.
+
+    Writing as the exporters go keeps a large build's outputs out of memory; every file is
+    fsynced and its size and SHA-256 are recorded for the manifest. Use as a context manager:
+    leaving it without `commit()` (an error, a kill, data that does not conform) removes it.
+    """
+
+    def __init__(self, out: Path):
+        self.out = out.absolute()
+        self._path: Path | None = None  # made at the first write: bad input leaves no trace
+        self.digests: dict[str, tuple[int, str]] = {}
+
+    @property
+    def path(self) -> Path:
+        if self._path is None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            prefix = f".{self.out.name}.staging-{os.getpid()}-"
+            self._path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.out.parent))
+        return self._path
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._path is not None and self._path.exists():
+            shutil.rmtree(self._path, ignore_errors=True)
+
+    def write(self, rel: str, data: bytes) -> None:
+        if rel in self.digests or rel.startswith(("/", "..")) or "/../" in f"/{rel}":
+            raise ValueError(f"bad or repeated output path {rel!r}")
+        target = self.path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.digests[rel] = (len(data), hashlib.sha256(data).hexdigest())
+
+    def commit(self) -> None:
+        """Swap the staged folder in for `out`, atomically; the caller holds `locked(out)`."""
+        clean_stale(self.out, keep=self.path)
+        staging, out = self.path, self.out
+        for folder in sorted({p for p in staging.rglob("*") if p.is_dir()}, reverse=True):
+            _fsync_dir(folder)
         staging.chmod(0o755)
         _fsync_dir(staging)
         if out.exists() and _exchange(staging, out):
@@ -109,6 +163,11 @@ def write_atomically(out: Path, files: dict[str, bytes]) -> None:
         else:
             staging.rename(out)
         _fsync_dir(out.parent)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+
+def write_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Replace the folder `out` by exactly `files` (relative path -> content)."""
+    with Staging(out) as stage:
+        for rel in sorted(files):
+            stage.write(rel, files[rel])
+        stage.commit()

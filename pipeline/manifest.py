@@ -13,6 +13,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,16 +43,21 @@ def data_commit(data_dir: Path) -> str | None:
     return commit if run.returncode == 0 and _COMMIT.fullmatch(commit) else None
 
 
+def digest(data: bytes) -> tuple[int, str]:
+    """A file's size and SHA-256, as the manifest lists them."""
+    return len(data), hashlib.sha256(data).hexdigest()
+
+
 def build_manifest(
-    files: dict[str, bytes],
+    files: Mapping[str, tuple[int, str]],
     corpus: Corpus,
     version: str,
     triples: int,
     data_dir: Path | None = None,
 ) -> bytes:
     entries = [
-        {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        for path, data in sorted(files.items())
+        {"path": path, "bytes": size, "sha256": sha256}
+        for path, (size, sha256) in sorted(files.items())
     ]
     base = corpus.dataset.base if corpus.dataset else None
     manifest: dict[str, object] = {

@@ -166,7 +166,7 @@ def test_data_commit_of_a_git_checkout(tmp_path: Path) -> None:
     assert data_commit(repo / "data") == head
     result = run_pipeline(repo / "data", validate=False)
     assert result.corpus is not None
-    manifest = build_manifest(result.files, result.corpus, "0", 1, data_dir=repo / "data")
+    manifest = build_manifest(result.digests, result.corpus, "0", 1, data_dir=repo / "data")
     assert json.loads(manifest)["dataset"]["gitCommit"] == head
 
 
