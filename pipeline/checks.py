@@ -1,7 +1,9 @@
-"""Whole-corpus checks after loading: references between records, codes, and quotes.
+"""Whole-corpus checks after loading: values, references between records, codes, and quotes.
 
-Each check reports at the YAML position of the field at fault. Quotes are anchored in their
-source snapshot here; the anchored original text is written back onto the evidence records.
+Each check reports at the YAML position of the field at fault. Values that become IRIs or
+language tags are checked here (`pipeline.values`), before any graph is built. Quotes are
+anchored in their source snapshot here; the anchored original text is written back onto the
+evidence records.
 """
 
 from __future__ import annotations
@@ -10,17 +12,50 @@ import hashlib
 from dataclasses import replace
 from pathlib import Path
 
+from pipeline import yamlsafe
 from pipeline.model import Claim, Corpus, Evidence, Origin, Source
 from pipeline.quotes import NormalisedText, QuoteStatus, locate, normalise, region_bounds
 from pipeline.report import Location, Problem, Report, Severity, Stage
+from pipeline.values import iri_problem, key_path, language_tag_problem, show
 from pipeline.vocab import CODE_SYSTEMS, PREDICATES
 
 
+class _Fields:
+    """The YAML key path and exact place of a record's field, for messages.
+
+    Records keep only their own position, so on a problem the file is read again (only then)
+    and the field is found below the node at that position: `references[2].url`, line 31.
+    """
+
+    def __init__(self, data_dir: Path):
+        self.root = data_dir.resolve().parent  # where `Location.file` is relative to
+        self.docs: dict[str, yamlsafe.LoadedYaml | None] = {}
+
+    def _doc(self, file: str) -> yamlsafe.LoadedYaml | None:
+        if file not in self.docs:
+            try:
+                self.docs[file] = yamlsafe.load((self.root / file).read_bytes())
+            except (OSError, yamlsafe.YamlError):
+                self.docs[file] = None
+        return self.docs[file]
+
+    def find(self, item: Location, field: tuple[str | int, ...]) -> tuple[str, Location]:
+        doc = self._doc(item.file)
+        if doc is not None:
+            for path, (line, column) in doc.positions.items():
+                full = (*path, *field)
+                if (line, column) == (item.line, item.column) and full in doc.positions:
+                    at = doc.positions[full]
+                    return key_path(full), Location(item.file, at[0], at[1])
+        return key_path(field), item
+
+
 class _Checker:
-    def __init__(self, corpus: Corpus, report: Report):
+    def __init__(self, corpus: Corpus, report: Report, data_dir: Path):
         self.c, self.report = corpus, report
         self.changed: set[str] = set()  # sources whose snapshot no longer has its sha256
         self._markers: dict[str, dict[str, str]] | None = None
+        self.fields = _Fields(data_dir)
 
     def markers(self, source_id: str) -> dict[str, str]:
         """Marker -> reference id of one source (built once: per evidence it was quadratic)."""
@@ -61,7 +96,7 @@ class _Checker:
 
 def check_corpus(corpus: Corpus, data_dir: Path, report: Report) -> None:
     """Run every whole-corpus check, anchoring quotes in place."""
-    ch = _Checker(corpus, report)
+    ch = _Checker(corpus, report, data_dir)
     if corpus.dataset is None and not report.unreadable:
         ch.problem(
             "missing-dataset",
@@ -69,6 +104,7 @@ def check_corpus(corpus: Corpus, data_dir: Path, report: Report) -> None:
             "with title, base, license and version",
             Location(data_dir.as_posix()),
         )
+    _check_values(ch)
     texts = {sid: _snapshot(ch, s, data_dir) for sid, s in corpus.sources.items()}
     for s in corpus.sources.values():
         for key, target in (("partOf", s.part_of), ("copyOf", s.copy_of)):
@@ -80,8 +116,39 @@ def check_corpus(corpus: Corpus, data_dir: Path, report: Report) -> None:
         corpus.claims[cid] = _check_claim(ch, claim, texts)
 
 
+def _check_values(ch: _Checker) -> None:
+    """Web addresses and language tags, each named by its key path: `source.url: ...`."""
+    found: list[tuple[Location, str, str, str | None]] = []  # item, field, value, problem
+    d = ch.c.dataset
+    if d is not None and ch.c.dataset_origin is not None:
+        where = ch.c.dataset_origin.item
+        found.append((where, "base", d.base, iri_problem(d.base, base=True)))
+        found.append((where, "license", d.license, iri_problem(d.license)))
+    for s in ch.c.sources.values():
+        found.append((s.origin.item, "language", s.language, language_tag_problem(s.language)))
+        if s.url is not None:
+            found.append((s.origin.item, "url", s.url, iri_problem(s.url)))
+    for r in ch.c.references.values():
+        if r.url is not None:
+            found.append((r.origin.item, "url", r.url, iri_problem(r.url)))
+    for item, field, value, problem in found:
+        if problem is not None:
+            path, where = ch.fields.find(item, (field,))
+            rule = "bad-language-tag" if field == "language" else "bad-iri"
+            ch.problem(rule, f"{path}: `{show(value)}` {problem}", where, stage=Stage.SCHEMA)
+
+
 def _snapshot(ch: _Checker, s: Source, data_dir: Path) -> NormalisedText | None:
     path = data_dir.parent / s.text_file
+    if not path.resolve().is_relative_to(data_dir.resolve()):
+        ch.problem(
+            "snapshot-outside-data",
+            f"the text snapshot {s.text_path!r} of source {s.id!r} is outside the data "
+            "folder; keep snapshots below it (a build never reads other files)",
+            s.origin.at("text"),
+            stage=Stage.SCHEMA,
+        )
+        return None
     try:
         raw = path.read_bytes()
     except OSError:

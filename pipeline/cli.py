@@ -50,7 +50,7 @@ def _print_report(report, base: str, fmt: str, quiet_info: bool = False) -> None
 
 def cmd_build(args: argparse.Namespace) -> int:
     from pipeline.build import build
-    from pipeline.distdir import DistLocked
+    from pipeline.distdir import DistError
     from pipeline.markup.policy import PolicyError, load_policy
 
     try:
@@ -64,7 +64,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         result = build(
             Path(args.data), Path(args.out), progress=_progress(args.quiet), markup_policy=policy
         )
-    except DistLocked as exc:
+    except DistError as exc:
         print(f"crampkg: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:

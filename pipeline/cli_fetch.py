@@ -35,7 +35,11 @@ def _now() -> datetime:
 def _policy(args: argparse.Namespace) -> Policy:
     from pipeline.fetch.http import DEFAULT_MAX_BYTES, Policy
 
-    p = Policy(retries=args.retries, max_bytes=getattr(args, "max_bytes", DEFAULT_MAX_BYTES))
+    p = Policy(
+        retries=args.retries,
+        max_bytes=getattr(args, "max_bytes", DEFAULT_MAX_BYTES),
+        allow_private_hosts=frozenset(args.allow_private_host or ()),
+    )
     if args.timeout is not None:
         from dataclasses import replace
 
@@ -114,7 +118,7 @@ def _print_orphans(orphans: Sequence[Orphan], what: str) -> None:
 
 
 def cmd_refs_resolve(args: argparse.Namespace) -> int:
-    from pipeline.refs import RefsError, resolve
+    from pipeline.refs import RefsError, doi_url, resolve
 
     data = Path(args.data)
     try:
@@ -130,7 +134,7 @@ def cmd_refs_resolve(args: argparse.Namespace) -> int:
     for ref, doi in out.fetched:
         _say(f"resolved {ref}: doi:{doi}")
     for ref, doi, reason in out.failed:
-        _say(f"FAILED {ref}: doi:{doi}: {reason}")
+        _say(f"FAILED {ref}: cannot fetch {doi_url(doi)}: {reason}; nothing was cached for it")
     for ref, raw, where in out.invalid:
         _say(f"{where}: {ref}: {raw!r} is not a DOI")
     for ref, hint, where in out.no_doi:
@@ -182,6 +186,14 @@ def _network(p: argparse.ArgumentParser) -> None:
         default=3,
         metavar="N",
         help="retries on 429, 5xx and failed connections, with backoff (default: 3)",
+    )
+    p.add_argument(
+        "--allow-private-host",
+        action="append",
+        metavar="HOST",
+        help="fetch from HOST (as written in the URL) even though it is, or resolves to, a "
+        "loopback, private or link-local address; these are refused by default, on the URL "
+        "and on every redirect (repeatable)",
     )
 
 

@@ -26,12 +26,21 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-class DistLocked(Exception):
+class DistError(Exception):
+    """The output folder cannot be written; the message says why, for people."""
+
+
+class DistLocked(DistError):
     """Another build holds the lock on this output folder."""
 
 
 @contextmanager
-def locked(out: Path, timeout: float = 300.0) -> Iterator[None]:
+def locked(out: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the output folder's lock; wait at most `timeout` seconds (default 300, or the
+    environment's CRAMPKG_LOCK_TIMEOUT) for another build to release it."""
+    if timeout is None:
+        timeout = float(os.environ.get("CRAMPKG_LOCK_TIMEOUT", "300"))
+    out = _absolute(out)  # `--out .` and `--out $PWD` are the same folder and the same lock
     out.parent.mkdir(parents=True, exist_ok=True)
     lock_path = out.parent / f".{out.name}.lock"
     with lock_path.open("a") as fh:
@@ -50,6 +59,14 @@ def locked(out: Path, timeout: float = 300.0) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _absolute(out: Path) -> Path:
+    """`out` made absolute and normalised (`.` and `..` resolved, symlinks kept)."""
+    path = Path(os.path.abspath(out))  # noqa: PTH100 (resolve() would follow symlinks)
+    if not path.name:
+        raise DistError(f"{out} cannot be an output folder: give a folder below it")
+    return path
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -115,7 +132,7 @@ class Staging:
     """
 
     def __init__(self, out: Path):
-        self.out = out.absolute()
+        self.out = _absolute(out)
         self._path: Path | None = None  # made at the first write: bad input leaves no trace
         self.digests: dict[str, tuple[int, str]] = {}
 

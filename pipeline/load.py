@@ -33,6 +33,7 @@ from pipeline.model import (
     Source,
 )
 from pipeline.report import Location, Problem, Report, Severity, Stage, relpath
+from pipeline.values import key_path
 
 SECTIONS = ("dataset", "source", "references", "entities", "claims")
 
@@ -203,8 +204,14 @@ def _leaf_errors(errors: Iterator[ValidationError]) -> Iterator[ValidationError]
 
 
 def _field(error: ValidationError) -> str:
+    """The value's key path as a curator finds it in the file: `references[2].url`."""
+    path = list(error.absolute_path)
+    return f"`{key_path(path)}`" if path else "this value"
+
+
+def _leaf(error: ValidationError) -> str:
     names = [p for p in error.absolute_path if isinstance(p, str)]
-    return f"`{names[-1]}`" if names else "this value"
+    return names[-1] if names else ""
 
 
 def _rule(error: ValidationError) -> str:
@@ -247,15 +254,16 @@ def _message(error: ValidationError, doc: yamlsafe.LoadedYaml) -> str:
             )
         return f"{field} must be {want} (found {error.instance!r})"
     if v == "pattern":
-        if "id" in field or field in (
-            "`subject`",
-            "`object`",
-            "`source`",
-            "`broader`",
-            "`cites`",
-            "`candidates`",
-            "`partOf`",
-            "`copyOf`",
+        leaf = _leaf(error)
+        if "id" in leaf or leaf in (
+            "subject",
+            "object",
+            "source",
+            "broader",
+            "cites",
+            "candidates",
+            "partOf",
+            "copyOf",
         ):
             return (
                 f"{field} {error.instance!r} is not a valid identifier: use lower-case "
@@ -270,6 +278,15 @@ def _message(error: ValidationError, doc: yamlsafe.LoadedYaml) -> str:
         return "a claim needs either `object` (an entity id) or `value` (a text), not both"
     if v == "minItems":
         return f"{field} needs at least {error.validator_value} item(s)"
+    bound = {
+        "minimum": "at least",
+        "maximum": "at most",
+        "exclusiveMinimum": "greater than",
+        "exclusiveMaximum": "less than",
+    }.get(str(v))
+    if bound is not None:
+        limit = error.validator_value
+        return f"{field} must be a number {bound} {limit} (found {error.instance!r})"
     if v == "minLength":
         return f"{field} must not be empty"
     if v == "minProperties":

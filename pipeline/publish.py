@@ -1,13 +1,23 @@
 """`crampkg publish`: replace a named graph in a store, with the SPARQL 1.1 Graph Store Protocol.
 
-One `PUT {store}?graph={iri}` with `dist/graph.nt` replaces the graph: the store applies it as
-one operation (Oxigraph, Fuseki and GraphDB do), so a failed upload leaves the previous graph in
-place and nothing half-written. Afterwards a `SELECT (COUNT(*) ...)` on the query endpoint checks
-that the store holds exactly the triples of `graph.nt`.
+One `PUT {store}?graph={iri}` with `dist/graph.nt` replaces the graph. Afterwards a
+`SELECT (COUNT(*) ...)` on the query endpoint checks that the store holds exactly the triples of
+`graph.nt`.
 
-Transient failures (connection errors, timeouts, 429 and 5xx) are retried with exponential
-backoff, honouring `Retry-After`; a PUT is idempotent, so retrying it is safe. Other 4xx answers
-stop at once with the store's message.
+Full old or full new: the remote graph is never left half-written because the store applies a
+PUT as one transaction: it parses the whole body before the replacement becomes visible, and
+drops it if the body is cut short or invalid. For Oxigraph 0.5 this is tested, not assumed
+(tests/test_publish_faults.py: a connection closed mid-upload, a body invalid half-way and a
+reader during a slow upload all see the previous graph); Fuseki (TDB2) and GraphDB run each
+request in a write transaction too. crampkg adds no second mechanism (a staging graph swapped
+in by a SPARQL `COPY` would need the update endpoint and rests on the same transactions).
+
+Transient failures (refused or broken connections, timeouts, 429 and 5xx) are retried with
+exponential backoff, honouring `Retry-After`; a PUT is idempotent, so retrying it is safe, also
+when the store applied an upload whose answer was lost. The wait is bounded: at most
+`retries + 1` attempts of `timeout` seconds each (to connect, and between two reads of the
+answer) plus the backoff sleeps, each capped at MAX_WAIT. Other 4xx answers stop at once with
+the store's message.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from pipeline.fetch.http import retry_after as parse_retry_after
 from pipeline.query import dataset_base
@@ -37,7 +48,17 @@ _HINTS = {
 
 
 class PublishError(Exception):
-    """Publishing failed; the message says why, for people."""
+    """Publishing failed; the message says why, for people.
+
+    `transient` marks a failure that retries did not overcome (connections, timeouts, 429,
+    5xx), as opposed to an answer that no retry would change (4xx, a wrong count);
+    `reached` is False when no attempt got as far as a connection to the store.
+    """
+
+    def __init__(self, message: str, transient: bool = False, reached: bool = True):
+        super().__init__(message)
+        self.transient = transient
+        self.reached = reached
 
 
 @dataclass(frozen=True)
@@ -100,21 +121,60 @@ def _excerpt(response: requests.Response) -> str:
     return f": {text[:300]}" if text else ""
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and every exception it wraps (requests and urllib3 nest them several deep)."""
+    found: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        e = todo.pop(0)
+        if any(e is f for f in found):
+            continue
+        found.append(e)
+        inner = (getattr(e, "reason", None), e.__cause__, e.__context__, *e.args)
+        todo.extend(x for x in inner if isinstance(x, BaseException))
+    return found
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the store: no connection was made."""
+    return isinstance(exc, requests.exceptions.ConnectTimeout) or any(
+        isinstance(e, NewConnectionError | ConnectionRefusedError) for e in _chain(exc)
+    )
+
+
+def _why(exc: requests.RequestException, timeout: float) -> str:
+    """What went wrong with the connection, in words: refused, timed out or cut."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connecting timed out after {timeout:g} s"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    chain = _chain(exc)
+    if _never_connected(exc):
+        os_error = next((e for e in chain if isinstance(e, OSError) and e.strerror), None)
+        return f"cannot connect ({os_error.strerror if os_error else 'connection refused'})"
+    last = chain[-1]
+    detail = f"{type(last).__name__}: {last}" if str(last) else type(last).__name__
+    return f"the connection was closed before the store answered ({detail[:200]})"
+
+
 def send(
     session: requests.Session, method: str, url: str, retry: Retry, **kwargs: Any
 ) -> requests.Response:
     """One HTTP request with retries on transient failures; 2xx or PublishError."""
     attempts = retry.retries + 1
+    reached = False
     for attempt in range(1, attempts + 1):
         wait = retry.backoff * 2 ** (attempt - 1)
         try:
             response = session.request(method, url, timeout=retry.timeout, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
+            reached = reached or not _never_connected(exc)
             if attempt == attempts:
-                reason = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
                 raise PublishError(
-                    f"cannot reach {url} ({reason} after {attempts} attempt(s)): "
-                    f"{type(exc).__name__}"
+                    f"{method} {url} failed after {attempts} attempt(s): "
+                    f"{_why(exc, retry.timeout)}",
+                    transient=True,
+                    reached=reached,
                 ) from None
         else:
             code = response.status_code
@@ -129,7 +189,8 @@ def send(
             if attempt == attempts:
                 raise PublishError(
                     f"{method} {url} failed with HTTP {code} {response.reason} "
-                    f"after {attempts} attempt(s){_excerpt(response)}"
+                    f"after {attempts} attempt(s){_excerpt(response)}",
+                    transient=True,
                 )
             wait = retry_after(response) or wait
         retry.sleep(min(wait, MAX_WAIT))
@@ -184,15 +245,28 @@ def publish(
             f"cannot read {nt}: {exc.strerror or exc}; run `crampkg build` first"
         ) from None
     expected = ntriples_count(data)
-    send(
-        session,
-        "PUT",
-        endpoints.store,
-        retry,
-        params={"graph": graph},
-        data=data,
-        headers={"Content-Type": "application/n-triples"},
-    )
+    try:
+        send(
+            session,
+            "PUT",
+            endpoints.store,
+            retry,
+            params={"graph": graph},
+            data=data,
+            headers={"Content-Type": "application/n-triples"},
+        )
+    except PublishError as exc:
+        if not exc.transient:
+            raise
+        if not exc.reached:
+            raise PublishError(f"{exc}; <{graph}> is unchanged", True, False) from None
+        # An attempt may have reached the store with its answer lost: say what is known.
+        raise PublishError(
+            f"{exc}; <{graph}> is either unchanged or fully replaced by the {expected} new "
+            "triples, never partly (the store applies a PUT in one transaction): run publish "
+            "again",
+            transient=True,
+        ) from None
     found = count_triples(session, endpoints.query, graph, retry)
     if found != expected:
         raise PublishError(

@@ -154,7 +154,7 @@ def resolve(
     used = {d for _, d in out.fetched + out.cached} | set(failed)
     out.unused = sorted(d for d in cache if d not in used)
     data = dump_cache(cache)
-    if data != before:
+    if data != before and (before is not None or cache):  # no empty file when all failed
         path.parent.mkdir(parents=True, exist_ok=True)
         write_all({path: data})
         out.written = True

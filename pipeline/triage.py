@@ -212,14 +212,16 @@ def _paragraphs(text: NormalisedText, lo: int, hi: int) -> list[tuple[int, int]]
     return [(a, b) for a, b in out if b > a]
 
 
-def _coverage(corpus: Corpus, source: Source, text: NormalisedText) -> Coverage:
-    spans = sorted(
-        ev.span
-        for c in corpus.claims.values()
-        if c.source == source.id
-        for ev in c.evidence
-        if ev.span
-    )
+def _evidence_spans(corpus: Corpus) -> dict[str, list[tuple[int, int]]]:
+    """Every source's quoted spans, in one pass over the claims (not one pass per source)."""
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for c in corpus.claims.values():
+        spans[c.source].extend(ev.span for ev in c.evidence if ev.span)
+    return spans
+
+
+def _coverage(source: Source, text: NormalisedText, spans: list[tuple[int, int]]) -> Coverage:
+    spans = sorted(spans)
     covered, uncovered = 0, []
     for a, b in sentences(text, content_spans(source, text)):
         if any(lo < b and hi > a for lo, hi in spans):
@@ -264,6 +266,7 @@ def triage(corpus: Corpus, report: Report, memo: LanguageMemo | None = None) -> 
                     src.origin.at("copyOf"),
                 )
             )
+    quoted = _evidence_spans(corpus)
     for sid, src in sorted(corpus.sources.items()):
         text = corpus.snapshots.get(sid)
         if text is None:
@@ -282,7 +285,7 @@ def triage(corpus: Corpus, report: Report, memo: LanguageMemo | None = None) -> 
                     src.origin.item,
                 )
             )
-        result.coverage[sid] = _coverage(corpus, src, text)
+        result.coverage[sid] = _coverage(src, text, quoted.get(sid, []))
     _check_quotes_in_passages(corpus, result, report)
     return result
 

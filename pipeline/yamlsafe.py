@@ -23,6 +23,8 @@ Path_ = tuple[str | int, ...]
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 _TIMESTAMP = f"{_STD}timestamp"
+MAX_DEPTH = 64
+MAX_DIGITS = 18  # more is not a count or a dose (and Python refuses over 4,300 digits)
 _PLAIN_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
 _PLAIN_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
 
@@ -145,6 +147,10 @@ def _compose(event: Any, events: Iterator[Any], path: Path_, out: LoadedYaml) ->
     """The value of the node that starts with `event`, consuming its events."""
     line, col = _mark(event.start_mark)
     out.positions[path] = (line, col)
+    if len(path) > MAX_DEPTH:  # no data file nests this deep; Python's stack would overflow
+        raise YamlError(
+            f"the data is nested more than {MAX_DEPTH} levels deep", line, col, "yaml-nesting"
+        )
     if isinstance(event, yaml.AliasEvent):
         raise YamlError(
             "anchors and aliases (&name, *name) are not allowed in data files; "
@@ -234,6 +240,13 @@ def _scalar(node: _Scalar, path: Path_, out: LoadedYaml) -> Any:
             "yaml-1.1-value",
         )
     if tag == f"{_STD}int":
+        if len(value.lstrip("+-")) > MAX_DIGITS:
+            raise YamlError(
+                f"{value[:20]}... has too many digits for a number; quote it if it is text",
+                line,
+                col,
+                "yaml-1.1-value",
+            )
         if _PLAIN_INT.fullmatch(value):
             out.raw_scalars[path] = value
             return int(value)

@@ -7,6 +7,8 @@ that contains `at`.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,6 +207,14 @@ CASES = {
         "sha256:",
         "has changed",
     ),
+    "snapshot-outside-data": Case(
+        "snapshot-outside-data",
+        "sources/article.yaml",
+        "text: article.txt",
+        "text: ../../../../../../../../etc/passwd",
+        "text: ../",
+        "outside the data folder",
+    ),
     "unresolved-candidate": Case(
         "unknown-id",
         "sources/article.yaml",
@@ -253,3 +263,234 @@ def test_missing_data_folder(tmp_path: Path) -> None:
     report = run_pipeline(tmp_path / "nope", export=False).report
     assert report.exit_code() == 2
     assert report.problems[0].rule == "data-folder-missing"
+
+
+# ------------------------------------------------------------------ issue 9, case 3
+# Values that become IRIs, language tags or typed literals are refused before the graph is
+# built, with the field named (its YAML key path, or for schema errors its key) and its line.
+
+IRI_FIELDS = {  # key path -> (file, text replaced, replacement with {v} for the value)
+    "dataset.base": ("dataset.yaml", "  base: https://example.org/kg/\n", "  base: {v}\n"),
+    "dataset.license": (
+        "dataset.yaml",
+        "  license: https://creativecommons.org/licenses/by/4.0/\n",
+        "  license: {v}\n",
+    ),
+    "source.url": ("sources/article.yaml", "  language: en\n", "  language: en\n  url: {v}\n"),
+    "references[0].url": (
+        "sources/article.yaml",
+        "    kind: journal-article\n",
+        "    kind: journal-article\n    url: {v}\n",
+    ),
+}
+
+BAD_IRIS = {  # case -> (value, part of the message); each is tried as source.url
+    "space": ("https://example.org/a b", "contains a space"),
+    "less-than": ("https://example.org/<script>", "contains `<`"),
+    "greater-than": ("https://example.org/a>b", "contains `>`"),
+    "double-quote": ('https://example.org/"onmouseover="x', 'contains `"`'),
+    "backslash": ("https://example.org/a\\b", "contains `\\`"),
+    "curly-brace": ("https://example.org/{id}", "contains `{`"),
+    "newline": ("https://example.org/a\nb", "control character"),
+    "javascript-scheme": ("javascript:alert(1)", "only http and https IRIs are allowed"),
+    "javascript-scheme-mixed-case": ("JaVaScRiPt:alert(1)", "only http and https"),
+    "data-scheme": ("data:text/html,<script>alert(1)</script>", "only http and https"),
+    "file-scheme": ("file:///etc/passwd", "only http and https"),
+    "relative-path": ("/path/page.html", "relative address"),
+    "relative-dot": ("./page.html", "relative address"),
+    "relative-no-scheme": ("example.org/x", "write the full address, like https://example.org/x"),
+    "scheme-relative": ("//example.org/x", "write https://example.org/x"),
+    "bad-percent-escape": ("https://example.org/%zz", "`%zz`, which is not a percent-escape"),
+    "truncated-percent-escape": ("https://example.org/100%", "not a percent-escape"),
+    "right-to-left-override": ("https://example.org/\u202egnp.exe", "U+202E"),
+    "user-and-password": ("https://trusted.example@evil.example/", "user name or password"),
+    "no-host": ("https:///path", "no host name"),
+    "leading-space": (" https://example.org/", "space at the start or end"),
+}
+
+
+def _edit(data: Path, file: str, old: str, new: str) -> int:
+    path = data / file
+    text = path.read_text("utf-8")
+    assert old in text, f"the fixture no longer contains {old!r}"
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    return text[: text.index(old)].count("\n") + 1 + new.rstrip("\n").count("\n")
+
+
+def _refused_before_graph(data: Path, rule: str, file: str, line: int) -> str:
+    """Run the whole pipeline; the problem must stop it before the graph. Returns the message."""
+    result = run_pipeline(data)
+    assert result.graph is None and not result.files  # stopped before the graph stage
+    report = result.report
+    hits = [p for p in report.problems if p.rule == rule]
+    assert hits, report.to_text()
+    p = hits[0]
+    assert p.severity is Severity.VIOLATION and p.stage.value == "schema"
+    assert p.location is not None
+    assert (p.location.file, p.location.line) == (f"data/{file}", line), report.to_text()
+    assert report.exit_code() == 1
+    return p.message
+
+
+@pytest.mark.parametrize("case", sorted(BAD_IRIS))
+def test_bad_iri_refused(case: str, minimal_copy: Path) -> None:
+    value, reason = BAD_IRIS[case]
+    file, old, new = IRI_FIELDS["source.url"]
+    line = _edit(minimal_copy, file, old, new.format(v=json.dumps(value)))
+    message = _refused_before_graph(minimal_copy, "bad-iri", file, line)
+    assert message.startswith("source.url: `"), message
+    assert reason in message, message
+
+
+@pytest.mark.parametrize("field", sorted(IRI_FIELDS))
+def test_bad_iri_field_named(field: str, minimal_copy: Path) -> None:
+    file, old, new = IRI_FIELDS[field]
+    line = _edit(minimal_copy, file, old, new.format(v="javascript:alert(1)"))
+    message = _refused_before_graph(minimal_copy, "bad-iri", file, line)
+    assert message == (
+        f"{field}: `javascript:alert(1)` is not a web address (it uses `javascript:`): "
+        "only http and https IRIs are allowed"
+    )
+
+
+@pytest.mark.parametrize("value", ["https://example.org/kg", "https://example.org/kg/?x="])
+def test_base_that_cannot_mint_refused(value: str, minimal_copy: Path) -> None:
+    file, old, new = IRI_FIELDS["dataset.base"]
+    line = _edit(minimal_copy, file, old, new.format(v=json.dumps(value)))
+    message = _refused_before_graph(minimal_copy, "bad-iri", file, line)
+    assert message.startswith("dataset.base: ") and "must end with `/` or `#`" in message
+
+
+BAD_LANGUAGE_TAGS = {
+    "underscore": ("en_US", "use hyphens: `en-US`"),
+    "word": ("english", "ISO 639 language code of 2 or 3 letters"),
+    "one-letter": ("e", "not a well-formed BCP 47 language tag"),
+    "empty-subtag": ("en--us", "empty part"),
+    "trailing-hyphen": ("en-", "empty part"),
+    "x-alone": ("x", "not a well-formed"),
+    "private-use-only": ("x-klingon", "private-use tag"),
+    "subtag-over-8": ("en-abcdefghi", "longer than the 8 characters"),
+    "tag-over-35": ("en-Latn-US-valencia-1996-a-bbbbbbbb-x-cccccccc", "at most 35"),
+    "digits": ("123", "not a well-formed"),
+    "repeated-variant": ("de-1901-1901", "repeats a variant"),
+    "grandfathered-irregular": ("i-klingon", "grandfathered"),
+    "region-twice": ("en-US-US", "not a well-formed"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_LANGUAGE_TAGS))
+def test_bad_language_tag_refused(case: str, minimal_copy: Path) -> None:
+    value, reason = BAD_LANGUAGE_TAGS[case]
+    line = _edit(
+        minimal_copy,
+        "sources/article.yaml",
+        "  language: en\n",
+        f"  language: {json.dumps(value)}\n",
+    )
+    message = _refused_before_graph(minimal_copy, "bad-language-tag", "sources/article.yaml", line)
+    assert message.startswith(f"source.language: `{value}` "), message
+    assert reason in message, message
+
+
+ILL_TYPED = {  # case -> (file, old, new, rule, key named in the message)
+    "date-not-on-calendar": (
+        "sources/article.yaml",
+        '"2024-03-03"',
+        '"2023-02-29"',
+        "bad-format",
+        "published",
+    ),
+    "date-month-13": (
+        "sources/article.yaml",
+        '"2024-03-03"',
+        '"2024-13-01"',
+        "bad-format",
+        "published",
+    ),
+    "date-in-words": (
+        "sources/article.yaml",
+        '"2024-03-03"',
+        '"3 March 2024"',
+        "bad-format",
+        "published",
+    ),
+    "dose-number-as-string": (
+        "claims/test-article.yaml",
+        "value: 10,",
+        'value: "10",',
+        "wrong-type",
+        "value",
+    ),
+    "dose-not-a-number": (
+        "claims/test-article.yaml",
+        "value: 10,",
+        "value: ten,",
+        "wrong-type",
+        "value",
+    ),
+    "dose-negative": (
+        "claims/test-article.yaml",
+        "value: 10,",
+        "value: -5,",
+        "schema-exclusiveMinimum",
+        "value",
+    ),
+    "dose-zero": (
+        "claims/test-article.yaml",
+        "value: 10,",
+        "value: 0,",
+        "schema-exclusiveMinimum",
+        "value",
+    ),
+    "dose-infinite": (
+        "claims/test-article.yaml",
+        "value: 10,",
+        "value: 1.0e+400,",
+        "schema-maximum",
+        "value",
+    ),
+    "dose-huge-integer": (
+        "claims/test-article.yaml",
+        "value: 10,",
+        "value: 1" + "0" * 12 + ",",
+        "schema-maximum",
+        "value",
+    ),
+    "year-as-string": (
+        "sources/article.yaml",
+        "year: 2018",
+        'year: "2018"',
+        "wrong-type",
+        "year",
+    ),
+    "year-fraction": ("sources/article.yaml", "year: 2018", "year: 2018.5", "wrong-type", "year"),
+    "year-out-of-range": (
+        "sources/article.yaml",
+        "year: 2018",
+        "year: 18",
+        "schema-minimum",
+        "year",
+    ),
+    "boolean-as-string": (
+        "sources/article.yaml",
+        "peerReviewed: true",
+        'peerReviewed: "yes"',
+        "wrong-type",
+        "peerReviewed",
+    ),
+    "checksum-not-hex": (
+        "sources/article.yaml",
+        "sha256: 4de99f",
+        "sha256: 4DE99F",
+        "bad-format",
+        "sha256",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ILL_TYPED))
+def test_ill_typed_literal_refused(case: str, minimal_copy: Path) -> None:
+    file, old, new, rule, key = ILL_TYPED[case]
+    line = _edit(minimal_copy, file, old, new)
+    message = _refused_before_graph(minimal_copy, rule, file, line)
+    assert re.search(rf"`([\w.\[\]]+\.)?{key}`", message), message  # `year` or `references[0].year`

@@ -9,7 +9,7 @@ import pytest
 import responses
 
 from pipeline.cli import main
-from pipeline.fetch import http
+from pipeline.fetch import hosts, http
 from pipeline.load import data_files
 from pipeline.refs import (
     CACHE_PATH,
@@ -39,6 +39,12 @@ CSL = {
     "reference": [{"key": "r1"}],
     "score": 1,
 }
+
+
+@pytest.fixture(autouse=True)
+def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """doi.org and the agencies are answered by `responses`; this stands in for their DNS."""
+    monkeypatch.setattr(hosts, "system_resolve", lambda host: ["93.184.215.14"])
 
 
 @pytest.fixture
@@ -108,20 +114,60 @@ def test_csl_json_by_content_negotiation(mock, policy):
     assert csl_year(csl) == 2018
 
 
-def test_html_instead_of_csl_json(mock, policy):
-    negotiate(mock, body="<!doctype html><title>Landing page</title>", content_type="text/html")
-    with pytest.raises(http.FetchError) as info:
-        fetch_csl(DOI, policy)
-    assert str(info.value).startswith(f"cannot fetch https://doi.org/{DOI}: expected CSL-JSON")
-    assert "got text/html (an HTML page) from https://api.crossref.org" in str(info.value)
+HTML_ANSWERS = {  # what doi.org's agency sends instead of CSL-JSON: (content type, body)
+    "landing-page": ("text/html", "<!doctype html><title>Landing page</title>"),
+    "xhtml": ("application/xhtml+xml", "<html xmlns='http://www.w3.org/1999/xhtml'/>"),
+    "html-labelled-csl-json": (CSL_ACCEPT, "<!DOCTYPE html><html><body>Cookies?</body>"),
+    "html-labelled-json": ("application/json", "  <html><body>Oops</body></html>"),
+}
 
 
-def test_html_labelled_as_json(mock, policy):
-    negotiate(mock, body="  <html><body>Oops</body></html>", content_type="application/json")
-    with pytest.raises(
-        http.FetchError, match=r"expected CSL-JSON but got application/json \(an HTML"
-    ):
-        fetch_csl(DOI, policy)
+@pytest.mark.parametrize("case", list(HTML_ANSWERS))
+def test_html_where_csl_json_expected_refused(case, minimal_copy, mock, capsys):
+    """One clear line naming the DOI's URL, the answer and where it came from; exit 2; the
+    cache (absent here, or already there) is left byte for byte as it was."""
+    ctype, body = HTML_ANSWERS[case]
+    negotiate(mock, body=body, content_type=ctype)
+    args = ["refs", "resolve", "--data", str(minimal_copy), "--timeout", "0.5", "--retries", "0"]
+    cache_file = minimal_copy / CACHE_PATH
+    for cached in (None, b'{"10.9999/other": {"title": "Kept"}}\n'):
+        if cached is not None:
+            cache_file.parent.mkdir(exist_ok=True)
+            cache_file.write_bytes(cached)
+        before = tree(minimal_copy)
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert (
+            f"crampkg: FAILED ref-test-fatigue: cannot fetch {doi_url(DOI)}: expected CSL-JSON "
+            f"but got {ctype} (an HTML page) from {CROSSREF}; "
+        ) in err
+        assert "; nothing was cached for it\n" in err
+        assert "0 resolved, 0 from the cache, 1 failed" in err
+        assert tree(minimal_copy) == before  # no cache, no temp file, nothing else
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_html_answer_never_reaches_the_cache_beside_a_good_one(minimal_copy, mock, policy):
+    """Other DOIs of the same run are still cached; the HTML answer is not."""
+    add_reference(minimal_copy, OTHER_DOI)
+    negotiate(mock)
+    mock.get(doi_url("10.5678/html.1"), body="<html>landing</html>", content_type="text/html")
+    out = resolve(minimal_copy, policy)
+    assert [f[:2] for f in out.failed] == [("ref-test-html", "10.5678/html.1")]
+    assert list(json.loads((minimal_copy / CACHE_PATH).read_bytes())) == [DOI]
+
+
+OTHER_DOI = """  - id: ref-test-html
+    marker: "4"
+    citation: "Poe P. Landing pages. 2021."
+    doi: "10.5678/html.1"
+    kind: journal-article
+"""
 
 
 def test_broken_json(mock, policy):
@@ -193,20 +239,6 @@ def test_cli_refs_resolve(minimal_copy, mock, capsys):
     err = capsys.readouterr().err
     assert f"resolved ref-test-fatigue: doi:{DOI}" in err
     assert "1 resolved, 0 from the cache, 0 failed, 0 without DOI, 1 named mention(s)" in err
-
-
-def test_cli_refs_resolve_failure_exits_2_and_keeps_the_cache(minimal_copy, mock, capsys):
-    cache_file = minimal_copy / CACHE_PATH
-    cache_file.parent.mkdir()
-    cache_file.write_text("{}\n")
-    negotiate(mock, body="<html>landing</html>", content_type="text/html")
-    code = main(
-        ["refs", "resolve", "--data", str(minimal_copy), "--timeout", "0.5", "--retries", "0"]
-    )
-    assert code == 2
-    err = capsys.readouterr().err
-    assert f"FAILED ref-test-fatigue: doi:{DOI}: expected CSL-JSON but got text/html" in err
-    assert cache_file.read_text() == "{}\n"
 
 
 def test_cli_refs_resolve_bad_cache(minimal_copy, capsys):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from pipeline.yamlsafe import YamlError, load
 
@@ -54,7 +56,34 @@ def test_rejected(name: str, text: bytes, rule: str, line: int) -> None:
     assert info.value.message
 
 
-def test_nothing_is_executed(tmp_path: object) -> None:
-    with pytest.raises(YamlError):
-        load(b"a: !!python/object/new:os.system [touch /tmp/crampkg-pwned]\n")
-    assert not Path("/tmp/crampkg-pwned").exists()
+PAYLOADS = {
+    "python-object-apply": b"a: !!python/object/apply:os.system ['touch {m}']\n",
+    "python-object-new": b"a: !!python/object/new:os.system ['touch {m}']\n",
+    "python-object-new-in-list": (
+        b"a:\n  - !!python/object/new:subprocess.check_call [[touch, {m}]]\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAYLOADS))
+def test_nothing_is_executed(name: str, tmp_path: Path) -> None:
+    control, marker = tmp_path / "control", tmp_path / "marker"
+    yaml.unsafe_load(PAYLOADS[name].replace(b"{m}", str(control).encode()))
+    assert control.exists()  # the payload is live: an unsafe loader runs it
+    with pytest.raises(YamlError) as info:
+        load(PAYLOADS[name].replace(b"{m}", str(marker).encode()))
+    assert info.value.rule == "yaml-tag"
+    assert not marker.exists()
+
+
+def test_billion_laughs_rejected_fast() -> None:
+    levels = [b'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        refs = ", ".join([f"*{prev}"] * 10)
+        levels.append(f"{name}: &{name} [{refs}]".encode())
+    bomb = b"\n".join(levels) + b"\n"
+    start = time.perf_counter()
+    with pytest.raises(YamlError) as info:
+        load(bomb)
+    assert time.perf_counter() - start < 1.0  # a security property: 10**9 strings if expanded
+    assert (info.value.rule, info.value.line) == ("yaml-alias", 1)

@@ -6,15 +6,21 @@
   `Retry-After` (seconds or an HTTP date) up to a cap; a stalled read is not retried;
 - redirects followed here, not by requests, so every hop is counted (at most 5), checked for
   loops and for its scheme (only http and https, on the first URL and on every hop);
+- only public addresses, on the first URL and on every hop, and checked again on the
+  connected socket (pipeline.fetch.hosts): no loopback, private, link-local or metadata
+  address unless the host is allowed by name (`Policy.allow_private_hosts`);
 - a content-type allowlist, checked before the body is read;
 - a size cap on the *decompressed* body, enforced while streaming, so a gzip bomb is cut off
-  after `max_bytes` instead of filling memory.
+  after `max_bytes` instead of filling memory; a watchdog ends a body that trickles in past
+  the total deadline (each read on time, but never finishing).
 
 Every failure is a `FetchError` naming the URL and the reason; nothing here prints or writes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +33,7 @@ from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from pipeline import __version__
+from pipeline.fetch import hosts
 
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8"
@@ -63,6 +70,10 @@ class Policy:
     accept: str = PAGE_ACCEPT
     content_types: tuple[str, ...] = PAGE_TYPES
     user_agent: str = f"crampkg/{__version__} (source snapshot for curation)"
+    # Hosts fetched even though they are (or resolve to) loopback, private, link-local...
+    # addresses; matched as written in the URL, on the first URL and on every redirect.
+    allow_private_hosts: frozenset[str] = frozenset()
+    resolve: hosts.Resolver | None = None  # None: the system resolver (getaddrinfo)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], datetime] = _utcnow
     monotonic: Callable[[], float] = time.monotonic
@@ -123,10 +134,16 @@ def check_url(asked: str, target: str, redirect: bool = False) -> None:
 
 
 def get(url: str, policy: Policy | None = None, session: requests.Session | None = None) -> Fetched:
-    """GET `url` within `policy`, or raise FetchError."""
+    """GET `url` within `policy`, or raise FetchError.
+
+    A given `session` gets crampkg's guarded adapters mounted for http:// and https://.
+    """
     p = policy or Policy()
     own = session is None
     s = session or requests.Session()
+    allowed = frozenset(hosts.normalise(h) for h in p.allow_private_hosts)
+    for prefix in ("http://", "https://"):
+        s.mount(prefix, hosts.GuardedAdapter(allowed))
     try:
         return _get(s, url, p)
     finally:
@@ -175,46 +192,76 @@ def _get(s: requests.Session, url: str, p: Policy) -> Fetched:
         return Fetched(url, current, tuple(hops), code, media, charset, body, attempts)
 
 
+def _refused(url: str, current: str, exc: hosts.HostRefused) -> FetchError:
+    if current == url:
+        what = f"its host {exc.host} {exc.reason}; only public addresses are fetched"
+        return FetchError(url, f"{what} (allow a host you trust: --allow-private-host {exc.host})")
+    return FetchError(
+        url,
+        f"it redirects to {current}, whose host {exc.host} {exc.reason}; "
+        "redirects to non-public addresses are refused",
+    )
+
+
 def _send(s: requests.Session, url: str, current: str, p: Policy) -> tuple[requests.Response, int]:
     """One request to `current`, retried on transient failures; any status but 429/5xx."""
-    host = urlsplit(current).netloc
     attempts = p.retries + 1
-    headers = {"User-Agent": p.user_agent, "Accept": p.accept}
     for attempt in range(1, attempts + 1):
-        asked: float | None = None
-        try:
-            resp = s.get(
-                current,
-                headers=headers,
-                timeout=(p.connect_timeout, p.read_timeout),
-                allow_redirects=False,
-                stream=True,
-            )
-        except requests.exceptions.ConnectTimeout:
-            error = f"connecting to {host} timed out after {p.connect_timeout:g} s"
-        except requests.exceptions.ReadTimeout:
-            raise FetchError(
-                url, f"{host} sent no response within the read timeout of {p.read_timeout:g} s"
-            ) from None
-        except requests.exceptions.SSLError as exc:
-            raise FetchError(url, f"TLS error with {host}: {_short(exc)}") from None
-        except requests.exceptions.ConnectionError as exc:
-            error = f"cannot connect to {host}: {_short(exc)}"
-        except requests.exceptions.RequestException as exc:
-            raise FetchError(url, f"invalid request: {_short(exc)}") from None
-        else:
-            if resp.status_code != 429 and resp.status_code < 500:
-                return resp, attempt
-            error = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
-            if current != url:
-                error += f" (at {current})"
-            asked = retry_after(resp.headers.get("Retry-After"), p.clock())
-            resp.close()
+        resp, error, asked = _attempt(s, url, current, p)
+        if resp is not None:
+            return resp, attempt
         if attempt == attempts:
             raise FetchError(url, f"{error}; gave up after {attempts} attempt(s)")
         wait = asked if asked is not None else p.backoff * 2 ** (attempt - 1)
         p.sleep(min(max(wait, 0.0), p.max_wait))
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _attempt(
+    s: requests.Session, url: str, current: str, p: Policy
+) -> tuple[requests.Response | None, str, float | None]:
+    """(response, "", None), or (None, why, Retry-After) for a failure worth retrying.
+
+    Failures that a retry would not change raise FetchError.
+    """
+    host, hostname = urlsplit(current).netloc, urlsplit(current).hostname or ""
+    allowed = frozenset(hosts.normalise(h) for h in p.allow_private_hosts)
+    try:
+        hosts.check(hostname, allowed, p.resolve or hosts.system_resolve)
+    except hosts.HostRefused as exc:
+        raise _refused(url, current, exc) from None
+    except (OSError, UnicodeError) as exc:  # socket.gaierror, or a name IDNA cannot encode
+        return None, f"cannot resolve {hostname}: {_short(exc)}", None
+    try:
+        resp = s.get(
+            current,
+            headers={"User-Agent": p.user_agent, "Accept": p.accept},
+            timeout=(p.connect_timeout, p.read_timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+    except hosts.HostRefused as exc:  # the connected peer (hosts.GuardedAdapter)
+        raise _refused(url, current, exc) from None
+    except requests.exceptions.ConnectTimeout:
+        return None, f"connecting to {host} timed out after {p.connect_timeout:g} s", None
+    except requests.exceptions.ReadTimeout:
+        raise FetchError(
+            url, f"{host} sent no response within the read timeout of {p.read_timeout:g} s"
+        ) from None
+    except requests.exceptions.SSLError as exc:
+        raise FetchError(url, f"TLS error with {host}: {_short(exc)}") from None
+    except requests.exceptions.ConnectionError as exc:
+        return None, f"cannot connect to {host}: {_short(exc)}", None
+    except requests.exceptions.RequestException as exc:
+        raise FetchError(url, f"invalid request: {_short(exc)}") from None
+    if resp.status_code != 429 and resp.status_code < 500:
+        return resp, "", None
+    error = f"HTTP {resp.status_code} {resp.reason or ''}".rstrip()
+    if current != url:
+        error += f" (at {current})"
+    asked = retry_after(resp.headers.get("Retry-After"), p.clock())
+    resp.close()
+    return None, error, asked
 
 
 def _read(resp: requests.Response, url: str, p: Policy) -> bytes:
@@ -230,6 +277,20 @@ def _read(resp: requests.Response, url: str, p: Policy) -> bytes:
         resp.close()
         raise FetchError(url, too_big)
     deadline = p.monotonic() + p.total_timeout
+    too_slow = FetchError(url, f"the body took longer than {p.total_timeout:g} s")
+    # A read blocks until a whole chunk has arrived, so a server that sends a byte now and
+    # then (each within the read timeout) would never reach the deadline check below: the
+    # watchdog shuts the socket down at the deadline, which ends the blocked read.
+    expired = threading.Event()
+
+    def cut() -> None:
+        expired.set()
+        with contextlib.suppress(Exception):
+            resp.raw.shutdown()
+
+    watchdog = threading.Timer(p.total_timeout, cut)
+    watchdog.daemon = True
+    watchdog.start()
     chunks: list[bytes] = []
     size = 0
     try:
@@ -239,9 +300,11 @@ def _read(resp: requests.Response, url: str, p: Policy) -> bytes:
             size += len(chunk)
             if size > p.max_bytes:
                 raise FetchError(url, too_big)
-            if p.monotonic() > deadline:
-                raise FetchError(url, f"the body took longer than {p.total_timeout:g} s")
+            if expired.is_set() or p.monotonic() > deadline:
+                raise too_slow
             chunks.append(chunk)
+        if expired.is_set():  # the shutdown looks like the end of a body without a length
+            raise too_slow
     except ReadTimeoutError:
         raise FetchError(
             url, f"the body stalled: nothing arrived for {p.read_timeout:g} s"
@@ -249,8 +312,11 @@ def _read(resp: requests.Response, url: str, p: Policy) -> bytes:
     except DecodeError as exc:
         raise FetchError(url, f"the {encoding} body cannot be decoded: {_short(exc)}") from None
     except (ProtocolError, Urllib3Error, OSError) as exc:
+        if expired.is_set():
+            raise too_slow from None
         raise FetchError(url, f"the connection broke while reading: {_short(exc)}") from None
     finally:
+        watchdog.cancel()
         resp.close()
     return b"".join(chunks)
 
