@@ -14,6 +14,7 @@ from pathlib import Path
 
 EXIT_OK, EXIT_USAGE = 0, 2
 PASSWORD_ENV, TOKEN_ENV = "CRAMPKG_PASSWORD", "CRAMPKG_TOKEN"
+DEFAULT_MAX_BODY = 1 << 20  # pipeline.serveproxy.DEFAULT_MAX_BODY, without importing it here
 
 
 def _say(message: str) -> None:
@@ -39,7 +40,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pipeline.serve import ServeError, serve
 
     try:
-        return serve(Path(args.dist), args.host, args.port, args.timeout, announce=_say)
+        return serve(
+            Path(args.dist), args.host, args.port, args.timeout, _say, max_body=args.max_body
+        )
     except ServeError as exc:
         _say(str(exc))
         return EXIT_USAGE
@@ -89,6 +92,17 @@ def _positive(kind: type[int] | type[float], minimum: float) -> object:
     return parse
 
 
+def _byte_size(text: str) -> int:
+    """`1048576`, `64K` or `4M` (binary multiples), at least 1 byte."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    number, unit = text.strip().upper().rstrip("IB"), ""
+    if number[-1:] in ("K", "M", "G"):
+        number, unit = number[:-1], number[-1]
+    if not number.isascii() or not number.isdigit() or int(number) < 1:
+        raise argparse.ArgumentTypeError(f"not a size in bytes (e.g. 1048576, 64K, 4M): {text!r}")
+    return int(number) * units[unit]
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `query`, `serve` and `publish` subcommands to the CLI's subparsers."""
 
@@ -135,9 +149,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "serve",
         help="serve the built graph over the SPARQL 1.1 Protocol (read-only)",
         description="Load DIR/graph.nt into a temporary Oxigraph store (removed on exit) and "
-        "serve it with `oxigraph serve-read-only`: SPARQL queries at /query (GET or POST, "
-        "results by content negotiation), the Graph Store at /store (read-only), and Oxigraph's "
-        "query UI at /. Updates and writes are refused. Stop with Ctrl+C.",
+        "serve it with `oxigraph serve-read-only` behind a small proxy: SPARQL queries at /query "
+        "(GET or POST, results by content negotiation), the Graph Store at /store (read-only), "
+        "and Oxigraph's query UI at /. Updates, Graph Store writes, SERVICE (calls to other "
+        "endpoints) and request bodies over --max-body are refused; nothing is ever fetched. "
+        "Stop with Ctrl+C.",
     )
     dist(s)
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -150,6 +166,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=30,
         metavar="SECONDS",
         help="stop any query after this many seconds (default: 30)",
+    )
+    s.add_argument(
+        "--max-body",
+        type=_byte_size,
+        default=DEFAULT_MAX_BODY,
+        metavar="BYTES",
+        help="refuse request bodies over this size with 413, e.g. 64K or 4M (default: 1M)",
     )
     s.set_defaults(func=cmd_serve)
 

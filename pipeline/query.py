@@ -4,6 +4,12 @@ A pyoxigraph query cannot be interrupted from another Python thread, so the grap
 the query evaluated in a child process that is killed when the deadline passes. The child sends
 back the results already serialized: standard SPARQL results (JSON, CSV, TSV), or a plain text
 table for people. CONSTRUCT and DESCRIBE results are always written as sorted N-Triples.
+
+Nothing is fetched. A query with `SERVICE` is refused before it runs (pyoxigraph would call the
+endpoint it names; see `pipeline.sparqlguard`), and on Linux the child cannot open a network
+connection at all (`pipeline.nonet`). `FROM <iri>` and `FROM NAMED <iri>` are allowed: they
+only choose graphs of the local store by name (the built graph is the default graph, so a
+`FROM` query sees an empty graph), and never dereference the IRI.
 """
 
 from __future__ import annotations
@@ -17,10 +23,14 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.vocab import DEFAULT_BASE, PREFIXES
 
 FORMATS = ("table", "csv", "tsv", "json")
+if TYPE_CHECKING:
+    from pyoxigraph import Store
+
 _LOCAL_NAME = re.compile(r"[A-Za-z_][\w-]*")
 _SYNTAX_AT = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 
@@ -38,6 +48,25 @@ class QuerySyntaxError(QueryError):
 
 class QueryTimeout(QueryError):
     pass
+
+
+class QueryRefused(QueryError):
+    """The query asks for something crampkg never does: calling another endpoint."""
+
+
+SERVICE_REFUSED = (
+    "SERVICE (a call to another SPARQL endpoint) is refused{where}: crampkg answers from the "
+    "local graph only and never opens a network connection"
+)
+
+
+def check_local(query: str) -> None:
+    """Refuse a query that may call another endpoint (SERVICE), wherever it hides."""
+    from pipeline.sparqlguard import find_service
+
+    found = find_service(query)
+    if found:
+        raise QueryRefused(SERVICE_REFUSED.format(where=f" (line {found[0]}, column {found[1]})"))
 
 
 @dataclass(frozen=True)
@@ -86,6 +115,7 @@ def run_query(
     """Evaluate `query` on `dist/graph.nt` in a child process killed after `timeout` seconds."""
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    check_local(query)
     request = {"nt": str(graph_file(dist)), "query": query, "fmt": fmt, "base": dataset_base(dist)}
     # A fresh interpreter rather than multiprocessing: nothing of the parent's __main__ is
     # re-imported, so it works the same from the CLI, from pytest and from a notebook.
@@ -129,6 +159,8 @@ def run_query(
         return QueryResult(data, status["rows"])
     if status["kind"] == "syntax":
         raise _syntax_error(status["message"])
+    if status["kind"] == "network":  # only when the check above missed: the sandbox held
+        raise QueryRefused(SERVICE_REFUSED.format(where="") + f" ({status['message']})")
     raise QueryError(status["message"])
 
 
@@ -141,11 +173,16 @@ def _syntax_error(text: str) -> QuerySyntaxError:
 
 def child_main() -> None:
     """The child process: read the request on stdin, answer with a JSON status line + data."""
+    from pipeline.nonet import deny_network
+
+    deny_network()  # before pyoxigraph is loaded: the engine can reach no network
     request = json.loads(sys.stdin.buffer.read())
     data, status = b"", {}
     try:
         data, rows = _answer(request["nt"], request["query"], request["fmt"], request["base"])
         status = {"kind": "ok", "rows": rows}
+    except _NetworkDenied as exc:
+        status = {"kind": "network", "message": str(exc.__cause__)}
     except SyntaxError as exc:
         status = {"kind": "syntax", "message": str(exc)}
     except Exception as exc:  # reported to the parent, which decides how to show it
@@ -155,16 +192,23 @@ def child_main() -> None:
 
 
 def _answer(nt: str, query: str, fmt: str, base: str) -> tuple[bytes, int | None]:
-    from pyoxigraph import (
-        QueryBoolean,
-        QueryResultsFormat,
-        QuerySolutions,
-        RdfFormat,
-        Store,
-    )
+    from pyoxigraph import RdfFormat, Store
 
     store = Store()
     store.bulk_load(path=nt, format=RdfFormat.N_TRIPLES)
+    try:
+        return _evaluate(store, query, fmt, base)
+    except PermissionError as exc:  # EACCES from the sandbox: the engine tried to connect
+        raise _NetworkDenied from exc
+
+
+class _NetworkDenied(Exception):
+    pass
+
+
+def _evaluate(store: Store, query: str, fmt: str, base: str) -> tuple[bytes, int | None]:
+    from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, RdfFormat
+
     # The prefixes of docs/model.md are predeclared and relative IRIs resolve against the
     # dataset base, so `<entity/heat-cramps>` works on the command line.
     result = store.query(query, base_iri=base, prefixes=dict(PREFIXES))

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pyoxigraph import RdfFormat
 from rdflib import Graph, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import OWL, RDF, SH
 
 from pipeline.graph import KnowledgeGraph
 from pipeline.rdfio import to_bytes
@@ -25,9 +25,33 @@ from pipeline.resources import shapes_files
 from pipeline.shaclcore import compile_shapes, needs_pyshacl
 from pipeline.shaclexec import exact_store, run_core
 from pipeline.sparqlbulk import run_bulk
+from pipeline.sparqlguard import find_service
 from pipeline.sparqlshapes import load_store, run_constraints, split_shapes
 
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
+
+
+class ShapesError(ValueError):
+    """Shapes that would make validation reach the network; the message says why."""
+
+
+def check_shapes_offline(shapes: Graph) -> None:
+    """Refuse shapes that ask for remote data: `owl:imports` (never followed, so the imported
+    shapes would silently not apply) and SHACL-SPARQL with `SERVICE` (which rdflib and
+    pyoxigraph would both execute)."""
+    for imported in sorted(str(o) for o in shapes.objects(None, OWL.imports)):
+        raise ShapesError(
+            f"the shapes import <{imported}> with owl:imports, which crampkg never follows "
+            "(validation never fetches): copy those shapes into shapes/"
+        )
+    for predicate in (SH.select, SH.ask):
+        for node, query in sorted((str(n), str(q)) for n, q in shapes.subject_objects(predicate)):
+            at = find_service(query)
+            if at is not None:
+                raise ShapesError(
+                    f"the SHACL-SPARQL query of {node} uses SERVICE (line {at[0]}, column "
+                    f"{at[1]} of the query), which crampkg never runs: validation never fetches"
+                )
 
 
 @dataclass
@@ -110,6 +134,7 @@ def validate_graph(
     engine: Literal["oxigraph", "hybrid", "pyshacl"] = "oxigraph",
 ) -> ValidationOutcome:
     shapes = shapes if shapes is not None else load_shapes()
+    check_shapes_offline(shapes)
     if engine == "pyshacl":
         problems = _pyshacl(kg, shapes)
     else:

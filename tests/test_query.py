@@ -12,16 +12,19 @@ import json
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from pipeline import nonet
 from pipeline.build import BuildResult, run_pipeline
 from pipeline.cli import main
 from pipeline.model import Corpus
-from pipeline.query import QuerySyntaxError, QueryTimeout, read_query, run_query
+from pipeline.query import QueryRefused, QuerySyntaxError, QueryTimeout, read_query, run_query
 from tests.conftest import DATA, ROOT
+from tests.listener import RecordingListener
+from tests.test_sparql_guard import CASES, CONNECTS, fill
 
 QUERIES = ROOT / "queries"
 BASE = "https://w3id.org/crampkg/"
@@ -554,3 +557,66 @@ def test_cli_errors_exit_2(
     else:
         assert main(argv) == 2
         assert message in capsys.readouterr().err
+
+
+# Issue 9, case 5: `crampkg query` fetches nothing. Oxigraph would call a SERVICE endpoint
+# (tests/test_sparql_guard.py), so SERVICE is refused before the child starts, and the child
+# itself cannot connect (seccomp, pipeline/nonet.py). The recording listener sees any
+# connection, from Python or from pyoxigraph's Rust code; the socket hook guards the parent.
+
+
+@pytest.fixture
+def listener() -> Iterator[RecordingListener]:
+    served = RecordingListener()
+    yield served
+    served.close()
+
+
+@pytest.mark.parametrize("form", [name for name, (_, does) in CASES.items() if does == CONNECTS])
+def test_service_refused_exit_2_nothing_connects(
+    form: str,
+    dist: Path,
+    listener: RecordingListener,
+    no_network: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["query", "--dist", str(dist), fill(CASES[form][0], listener)]) == 2
+    err = capsys.readouterr().err
+    assert "SERVICE (a call to another SPARQL endpoint) is refused (line " in err, err
+    assert "never opens a network connection" in err
+    assert listener.connections(settle=0.05) == 0  # refused before any child process ran
+    assert no_network == []
+
+
+@pytest.mark.skipif(not nonet.supported(), reason="the seccomp sandbox is Linux x86-64/arm64")
+def test_service_stopped_by_the_sandbox_if_the_check_missed_it(
+    dist: Path, listener: RecordingListener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pipeline.query.check_local", lambda query: None)  # as if it missed
+    query = f"SELECT * WHERE {{ SERVICE <{listener.url}sparql> {{ ?x ?y ?z }} }}"
+    with pytest.raises(QueryRefused, match=r"is refused: .*\(Permission denied"):
+        run_query(dist, query)
+    assert listener.connections() == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "answer"),
+    [
+        ("SELECT (COUNT(*) AS ?n) FROM <{u}> WHERE { ?s ?p ?o }", "0"),
+        ("SELECT (COUNT(*) AS ?n) FROM NAMED <{u}> WHERE { GRAPH ?g { ?s ?p ?o } }", "0"),
+        ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH <{u}> { ?s ?p ?o } }", "0"),
+        ("SELECT (COUNT(*) AS ?n) WHERE { <{u}> ?p ?o }", "0"),
+    ],
+    ids=["from", "from-named", "graph", "remote-subject"],
+)
+def test_remote_graph_names_are_local_names_nothing_connects(
+    query: str,
+    answer: str,
+    dist: Path,
+    listener: RecordingListener,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """FROM and FROM NAMED choose graphs of the local store by name: none has that name."""
+    assert main(["query", "--dist", str(dist), "--format", "csv", fill(query, listener)]) == 0
+    assert capsys.readouterr().out.split() == ["n", answer]
+    assert listener.connections() == 0
