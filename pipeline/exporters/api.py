@@ -21,6 +21,7 @@ from typing import Any
 
 from pyoxigraph import Literal
 
+from pipeline import jsonout
 from pipeline.exporters.api_context import (
     RELATION_TERMS,
     ShapeError,
@@ -314,7 +315,7 @@ def conditions(g: _Graph) -> list[str]:
 
 def dumps(doc: Any) -> bytes:
     """Key order is the order the builders write (the schema's order); arrays stay arrays."""
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
+    return (jsonout.dumps(doc, indent=1) + "\n").encode()
 
 
 def api_files(ctx: ExportContext) -> dict[str, bytes]:

@@ -9,11 +9,11 @@ Every value is an array (`@container: @set`), keys are sorted, and the context i
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pyoxigraph import Literal, NamedNode
 
+from pipeline import jsonout
 from pipeline.exporters.base import ExportContext
 from pipeline.exporters.turtle import data_prefixes
 from pipeline.vocab import BIBO, CITO, CK, DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, SKOS, SPDX, XSD
@@ -197,7 +197,7 @@ def graph_document(ctx: ExportContext) -> dict[str, Any]:
 
 
 def dumps(doc: Any) -> bytes:
-    return (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+    return (jsonout.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
 
 
 class JsonLdExporter:

@@ -9,8 +9,9 @@ only occur inside JSON strings, so the text parses back to exactly the same data
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from pipeline import jsonout
 
 _ESCAPES = {
     "<": "\\u003c",
@@ -24,12 +25,12 @@ _TABLE = str.maketrans(_ESCAPES)
 
 def jsonld_file(doc: Any) -> bytes:
     """The document as a UTF-8 file: indented, keys in the order they were built."""
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (jsonout.dumps(doc, indent=2) + "\n").encode("utf-8")
 
 
 def script_json(doc: Any) -> str:
     """The document as text that is safe between `<script ...>` and `</script>`."""
-    return json.dumps(doc, ensure_ascii=False, indent=1).translate(_TABLE)
+    return jsonout.dumps(doc, indent=1).translate(_TABLE)
 
 
 def script_element(doc: Any) -> str:

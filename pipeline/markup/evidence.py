@@ -11,7 +11,7 @@ page shows every value the markup carries.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pipeline.markup.policy import WORD, InclusionPolicy
@@ -280,6 +280,9 @@ def condition_views(
         relation = judge.relation(claims)
         if relation is not None:
             by_condition[subject_id][_SECTION_OF[predicate].key].append(relation)
+    by_source: dict[str, list[Reference]] = defaultdict(list)  # one pass, not one per page
+    for ref in corpus.references.values():
+        by_source[ref.source].append(ref)
     views = []
     for cid in sorted(by_condition):
         sections = tuple(
@@ -294,22 +297,24 @@ def condition_views(
                 corpus.entities[cid],
                 sections,
                 tuple(corpus.sources[s] for s in source_ids),
-                _references(corpus, source_ids, shown, policy),
+                _references(corpus, by_source, source_ids, shown, policy),
             )
         )
     return views
 
 
 def _references(
-    corpus: Corpus, source_ids: list[str], shown: list[ShownClaim], policy: InclusionPolicy
+    corpus: Corpus,
+    by_source: Mapping[str, list[Reference]],
+    source_ids: list[str],
+    shown: list[ShownClaim],
+    policy: InclusionPolicy,
 ) -> tuple[Reference, ...]:
     """The scholarly works behind the page: the bibliographies of its independent sources and
     the references their quoted evidence cites. Named mentions are never resolved by guess."""
     cited = {r for c in shown if c.independent for ev in c.claim.evidence for r in ev.references}
-    wanted = set(source_ids)
-    refs = [
-        r
-        for r in corpus.references.values()
-        if (r.source in wanted or r.id in cited) and r.kind in policy.citation_kinds
-    ]
+    found = {r.id: r for s in source_ids for r in by_source.get(s, ())}
+    found.update((i, corpus.references[i]) for i in cited if i in corpus.references)
+    refs = [r for r in found.values() if r.kind in policy.citation_kinds]
     return tuple(sorted(refs, key=lambda r: (r.source, r.marker or "~", r.id)))
+
