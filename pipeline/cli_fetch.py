@@ -33,7 +33,8 @@ def _now() -> datetime:
 
 
 def _policy(args: argparse.Namespace) -> Policy:
-    from pipeline.fetch.http import DEFAULT_MAX_BYTES, Policy
+    from pipeline.fetch.http import Policy
+    from pipeline.fetch.limits import DEFAULT_MAX_BYTES
 
     p = Policy(
         retries=args.retries,
@@ -198,7 +199,7 @@ def _network(p: argparse.ArgumentParser) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from pipeline.fetch.http import DEFAULT_MAX_BYTES
+    from pipeline.fetch.limits import DEFAULT_MAX_BYTES
 
     f = sub.add_parser(
         "fetch",

@@ -34,12 +34,12 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from pipeline import __version__
 from pipeline.fetch import hosts
+from pipeline.fetch.limits import DEFAULT_MAX_BYTES
 
 PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
 PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 CHUNK = 64 * 1024
-DEFAULT_MAX_BYTES = 10_000_000
 
 
 def _utcnow() -> datetime:
