@@ -171,15 +171,24 @@ class Staging:
         staging.chmod(0o755)
         _fsync_dir(staging)
         if out.exists() and _exchange(staging, out):
-            shutil.rmtree(staging)  # it now holds the previous build
+            old: Path | None = staging  # it now holds the previous build
         elif out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             out.rename(old)
             staging.rename(out)
-            shutil.rmtree(old)
         else:
+            old = None
             staging.rename(out)
-        _fsync_dir(out.parent)
+        # The new build is in place: from here on, a failure must not claim otherwise.
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)  # a leftover is removed by the next build
+        try:
+            _fsync_dir(out.parent)
+        except OSError as exc:
+            raise DistError(
+                f"{out} now holds the new build, but syncing its folder failed "
+                f"({exc.strerror or exc}); it may not survive a power cut"
+            ) from exc
 
 
 def write_atomically(out: Path, files: dict[str, bytes]) -> None:

@@ -7,10 +7,12 @@ checked as valid IRIs when made; duplicates are removed and the set is sorted on
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import quote
 
 from pyoxigraph import Literal, NamedNode, Triple
@@ -65,6 +67,31 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-") or "unnamed"
 
 
+def agent_slugs(corpus: Corpus) -> dict[tuple[str, str], str]:
+    """The IRI segment of every person and organisation, by (kind, name).
+
+    Usually `slug(name)`; names whose slugs collide ("Ada Example" and "ADA EXAMPLE!", or two
+    names in a script the slug cannot spell) get 8 hex digits of their SHA-256 appended, so two
+    different names are never one agent, and a name's IRI changes only when a collision does."""
+    names: dict[str, set[str]] = {"person": set(), "organization": set()}
+    if corpus.dataset is not None and corpus.dataset.publisher:
+        names["organization"].add(corpus.dataset.publisher)
+    for src in corpus.sources.values():
+        if src.publisher:
+            names["organization"].add(src.publisher)
+        names["person"].update(p.name for p in (*src.authors, *src.reviewers))
+    out: dict[tuple[str, str], str] = {}
+    for kind, found in names.items():
+        by_slug: dict[str, list[str]] = {}
+        for name in sorted(found):
+            by_slug.setdefault(slug(name), []).append(name)
+        for s, group in by_slug.items():
+            for name in group:
+                digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+                out[(kind, name)] = s if len(group) == 1 else f"{s}-{digest}"
+    return out
+
+
 _N: dict[str, NamedNode] = {}
 
 
@@ -93,6 +120,7 @@ class _Builder:
         self.base = corpus.dataset.base if corpus.dataset else DEFAULT_BASE
         self.out: list[Triple] = []
         self.origins: dict[str, Location] = {}
+        self.agents = agent_slugs(corpus)
 
     def iri(self, kind: str, id_: str) -> NamedNode:
         return n(f"{self.base}{kind}/{id_}")
@@ -153,7 +181,7 @@ class _Builder:
                 self.add(node, RDFS + "label", text(code.label, None))
 
     def agent(self, kind: str, name: str, where: Location, role: str | None = None) -> NamedNode:
-        node = self.mint(self.iri(kind, slug(name)), where)
+        node = self.mint(self.iri(kind, self.agents[(kind, name)]), where)
         self.add(node, RDF + "type", n(SCHEMA + ("Person" if kind == "person" else "Organization")))
         self.add(node, RDF + "type", n(PROV + "Agent"))
         self.add(node, SCHEMA + "name", text(name, None))
@@ -275,7 +303,9 @@ class _Builder:
             self.add(s, CK + "dose", dose)
             self.add(dose, RDF + "type", n(SCHEMA + "DoseSchedule"))
             value = c.dose.value
-            lit = Literal(int(value)) if value.is_integer() else typed(repr(value), XSD + "decimal")
+            # xsd:decimal has no exponent: 1e-07 must be written 0.0000001
+            plain = format(Decimal(repr(value)), "f")
+            lit = Literal(int(value)) if value.is_integer() else typed(plain, XSD + "decimal")
             self.add(dose, SCHEMA + "doseValue", lit)
             self.add(dose, SCHEMA + "doseUnit", text(c.dose.unit, None))
             if c.dose.qualifier:

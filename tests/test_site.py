@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,18 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pyld import jsonld
+from rdflib import Graph, Literal
 
 from pipeline.build import BuildResult, run_pipeline
 from pipeline.exporters.base import ExportContext
 from pipeline.exporters.schemaorg import pages
 from pipeline.markup.embed import script_element, script_json
 from pipeline.markup.evidence import ConditionView
-from pipeline.report import Report
+from pipeline.report import Location, Report, Stage
 from pipeline.site.svg import MAX_ROWS, evidence_map
 from tests.conftest import DATA, FIXTURES, MINIMAL
+from tests.fuzzgen import yaml_str
 
 HOSTILE = FIXTURES / "hostile"
 URL_KEYS = {"sameAs", "url"}  # coerced to IRIs by the schema.org context: links on the page
@@ -334,3 +338,79 @@ def test_the_visibility_check_can_fail(builds: dict[str, dict[str, bytes]]) -> N
     ]
     linkless = {**doc, "about": {**doc["about"], "sameAs": ["https://example.org/elsewhere"]}}
     assert invisible_values(linkless, html) == [("sameAs", "https://example.org/elsewhere")]
+
+
+# ------------------------------------------------------------------ issue 9, case 4
+
+HOSTILE_TEXTS = {
+    "script-end-tag": "Cramp </script><script>alert(1)</script>",
+    "comment-open": "Cramp <!-- hidden",
+    "line-separators": "Cramp\u2028line\u2029paragraph",
+    "amp-quotes": "Tom & \"Jerry\" 'quoted' &amp; &lt;",
+    "right-to-left-marks": "\u202eevil\u202c \u200frtl \u05d0\u05d1",
+    "10000-characters": ("Cramp </script> & \u2028 <!-- \u202e " * 400)[:10_000],
+}
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+
+
+def _with_text(data: Path, text: str) -> dict[str, bytes]:
+    """The minimal corpus with `text` as a label, alternate name, description and titles."""
+    quoted = yaml_str(text)
+    description = "description: A sudden, involuntary, painful contraction of a muscle."
+    edits = [
+        ("entities/entities.yaml", "label: Muscle cramp", f"label: {quoted}"),
+        ("entities/entities.yaml", "[Charley horse]", f"[{quoted}]"),
+        ("entities/entities.yaml", description, f"description: {quoted}"),
+        ("dataset.yaml", "title: Minimal test corpus", f"title: {quoted}"),
+        ("sources/article.yaml", "title: Leg cramps explained", f"title: {quoted}"),
+    ]
+    for file, old, new in edits:
+        path = data / file
+        assert old in path.read_text()
+        path.write_text(path.read_text().replace(old, new, 1))
+    return _build(data).files
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_TEXTS))
+def test_hostile_text_published_exactly_and_safe(case: str, minimal_copy: Path) -> None:
+    text = HOSTILE_TEXTS[case]
+    files = _with_text(minimal_copy, text)
+    # published exactly: the JSON-LD, expanded by pyld (nothing fetched), holds the very string
+    refuse = {"documentLoader": lambda url, options=None: pytest.fail(f"fetched {url}")}
+    nodes = jsonld.expand(json.loads(files["graph.jsonld"]), refuse)
+    node = next(n for n in nodes if n["@id"] == "https://example.org/kg/entity/muscle-cramp")
+    for prop in ("prefLabel", "altLabel", "definition"):
+        assert node[SKOS + prop] == [{"@value": text, "@language": "en"}], prop
+    assert Literal(text, lang="en") in set(
+        Graph().parse(data=files["graph.nt"], format="nt").objects()
+    )
+    markup = json.loads(files["schemaorg/muscle-cramp.jsonld"])
+    about = markup["about"]
+    assert (about["name"], about["alternateName"], about["description"]) == (text, [text], text)
+    assert markup["isBasedOn"][0]["name"] == text
+    # safe in every page: one script (the JSON-LD, equal to its file), no comment, no new tag
+    for name, data in files.items():
+        if not name.startswith("site/"):
+            continue
+        html = data.decode()
+        scripts = 0 if name == "site/index.html" else 1
+        assert html.lower().count("<script") == html.lower().count("</script") == scripts
+        assert "<!--" not in html and f"<bdi>{escape(text)}</bdi>" in html
+        page = Page(html)
+        assert page.jsonld() == ([] if name == "site/index.html" else [markup])
+        for tag, attrs in page.tags:
+            assert tag in ALLOWED_TAGS and not [k for k, _ in attrs if k.startswith("on")]
+        assert normalise(text) in page.text
+    html = files["site/muscle-cramp.html"].decode()
+    raw = html[html.index("<script") : html.index("</script>")].split(">", 1)[1]
+    assert not set(raw) & {"<", ">", "&", "\u2028", "\u2029"}
+
+
+def test_label_over_10000_characters_is_a_schema_error(minimal_copy: Path) -> None:
+    path = minimal_copy / "entities/entities.yaml"
+    path.write_text(path.read_text().replace("label: Pain", f"label: {'x' * 10_001}"))
+    line = path.read_text().splitlines().index(f"    label: {'x' * 10_001}") + 1
+    problems = run_pipeline(minimal_copy).report.problems
+    assert [(p.rule, p.location) for p in problems if p.stage is Stage.SCHEMA] == [
+        ("schema-maxLength", Location("data/entities/entities.yaml", line, 12))
+    ]

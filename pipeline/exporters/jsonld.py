@@ -151,7 +151,10 @@ class _Compactor:
         for prefix, ns in self.prefixes:
             if iri.startswith(ns) and len(iri) > len(ns) and not iri[len(ns) :].startswith("/"):
                 return f"{prefix}:{iri[len(ns) :]}"
-        if iri.startswith(self.base) and ":" not in iri[len(self.base) :]:
+        # Relative only against a base ending in "/": against `.../b#`, `claim/x` would
+        # resolve to `.../claim/x` (RFC 3986 drops the last segment and the fragment).
+        relative = self.base.endswith("/") and iri.startswith(self.base)
+        if relative and ":" not in iri[len(self.base) :]:
             return iri[len(self.base) :]  # relative to @base: claim/c1/evidence/1
         return iri
 

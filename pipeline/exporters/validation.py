@@ -1,12 +1,21 @@
 """`validation/report.ttl` (a SHACL validation report) and `validation/report.txt`.
 
-The report graph is rebuilt from the collected problems rather than copied from pySHACL, so
-its blank nodes get stable labels and the file is byte-identical from build to build.
+The report graph is rebuilt from the collected problems rather than copied from pySHACL, and
+its blank nodes are labelled by RDFC-1.0, so the file is byte-identical from build to build.
 """
 
 from __future__ import annotations
 
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple
+from pyoxigraph import (
+    BlankNode,
+    CanonicalizationAlgorithm,
+    Dataset,
+    Literal,
+    NamedNode,
+    Quad,
+    RdfFormat,
+    Triple,
+)
 
 from pipeline.exporters.base import ExportContext
 from pipeline.rdfio import to_bytes
@@ -45,7 +54,12 @@ class ValidationReportExporter:
                 triples.append(Triple(r, NamedNode(SH + "focusNode"), NamedNode(p.node)))
             if p.location:
                 triples.append(Triple(r, NamedNode(RDFS + "seeAlso"), Literal(str(p.location))))
-        ttl = to_bytes(triples, RdfFormat.TURTLE, {"sh": SH, "rdf": RDF, "rdfs": RDFS})
+        # RDFC-1.0 canonical labels (_:c14n0, ...): the same report always reads the same,
+        # whatever order the problems were found in, and tools can compare reports.
+        dataset = Dataset(Quad(t.subject, t.predicate, t.object) for t in triples)
+        dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+        canonical = sorted((Triple(q.subject, q.predicate, q.object) for q in dataset), key=str)
+        ttl = to_bytes(canonical, RdfFormat.TURTLE, {"sh": SH, "rdf": RDF, "rdfs": RDFS})
         return {
             "validation/report.ttl": ttl,
             "validation/report.txt": ctx.report.to_text(ctx.graph.base).encode(),

@@ -23,7 +23,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple
 
 from pipeline.exporters.base import ExportContext
-from pipeline.graph import slug
+from pipeline.graph import agent_slugs, slug
 from pipeline.rdfio import to_bytes
 from pipeline.resources import resource_dir
 from pipeline.vocab import DCTERMS, ONTOLOGY_IRI, OWL, PREFIXES, RDF, RDFS, SCHEMA, SH
@@ -116,6 +116,7 @@ class VoidExporter:
             key=lambda t: (str(t.subject) != first, str(t.subject), str(t.predicate), str(t.object))
         )
         title = ctx.corpus.dataset.title if ctx.corpus.dataset else "crampkg graph"
+        title = " ".join(title.split())  # a line break would end the comment: Turtle follows
         body = to_bytes(triples, RdfFormat.TURTLE, _PREFIXES).decode("utf-8")
         head = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(_PREFIXES.items()))
         statements = "".join(
@@ -152,7 +153,8 @@ def _describe(
         add(ds, DCAT + "version", Literal(d.version))
         add(ds, OWL + "versionInfo", Literal(d.version))
         if d.publisher:
-            org = f"{base}organization/{slug(d.publisher)}"
+            segment = agent_slugs(ctx.corpus)[("organization", d.publisher)]
+            org = f"{base}organization/{segment}"
             add(ds, DCTERMS + "publisher", org)
             add(org, RDF + "type", FOAF + "Organization")
             add(org, FOAF + "name", Literal(d.publisher))

@@ -317,4 +317,3 @@ def _references(
     found.update((i, corpus.references[i]) for i in cited if i in corpus.references)
     refs = [r for r in found.values() if r.kind in policy.citation_kinds]
     return tuple(sorted(refs, key=lambda r: (r.source, r.marker or "~", r.id)))
-
