@@ -8,7 +8,6 @@ and the `note` starts with TODO so an unfinished record is easy to find.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -22,10 +21,9 @@ from pipeline.fetch.charset import Decoded
 from pipeline.fetch.extract import COMMENTS_HEADING, Page
 from pipeline.fetch.http import Fetched
 from pipeline.quotes import NormalisedText, normalise, region_bounds
+from pipeline.values import iri_problem, language_tag_problem
 
 KINDS_DOC = "docs/authoring.md"
-_LANGUAGE_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
-_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,7 @@ def _identifier() -> Any:
 def language(page: Page) -> tuple[str, str]:
     """A BCP 47 tag and where it came from (a TODO when guessed)."""
     tag = (page.language or "").strip().replace("_", "-")
-    if _LANGUAGE_TAG.match(tag):
+    if tag and language_tag_problem(tag) is None:  # the rule the build applies
         return tag, "from <html lang>"
     guess, _ = _identifier().classify(page.main[:20000] or "empty")
     return str(guess), "TODO(curator): guessed from the text; the page declares no language"
@@ -132,7 +130,7 @@ def source_yaml(c: Candidate) -> bytes:
     p, sid = c.page, c.source_id
     lang, lang_why = language(p)
     kind_value, kind_why = kind(c)
-    url = c.fetched.url if _IRI.match(c.fetched.url) else requote_uri(c.fetched.url)
+    url = c.fetched.url if iri_problem(c.fetched.url) is None else requote_uri(c.fetched.url)
     out = [
         f"# Written by `crampkg fetch` on {timestamp(c.retrieved)}; "
         f"HTTP details are in {sid}.fetch.json.",
@@ -161,7 +159,7 @@ def source_yaml(c: Candidate) -> bytes:
         f"  kind: {kind_value}  # {kind_why}",
         f"  language: {lang}  # {lang_why}",
     ]
-    if _IRI.match(url):
+    if iri_problem(url) is None:
         out.append(f"  url: {q(url)}")
     region = main_region(c)
     if region:
