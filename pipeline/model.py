@@ -13,13 +13,15 @@ class Origin:
     """Where a record was written: its own position and those of its notable fields."""
 
     item: Location
-    fields: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+    # (line, column) by field, in the record's file: a Location is made only when asked for,
+    # since a large catalogue has millions of fields and few are ever reported
+    fields: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, hash=False)
 
     def at(self, key: str) -> Location:
         """The position of a field (`"object"`, `"evidence.0.quote"`), else of the record."""
         while key:
             if key in self.fields:
-                return self.fields[key]
+                return Location(self.item.file, *self.fields[key])
             key = key.rpartition(".")[0]
         return self.item
 
