@@ -1,11 +1,12 @@
 """A cache of per-file load results, so a rebuild after editing one file parses one file.
 
-Reading a YAML file (the pure-Python, position-keeping parser) and checking it against the JSON
-Schema are most of the load stage, and depend only on the file's bytes, its relative name, the
-schema and the pipeline's code. The cache keeps their result - the parsed document with its
-positions, the items to skip and the schema problems - under a hash of exactly those inputs, so
-an entry can only be reused for identical input and the build's output cannot change. The
-cross-file steps (unique ids, records, corpus checks) always run on every file, in order.
+Reading a YAML file (libyaml's events turned into values with their positions) and checking
+it against the JSON Schema are most of the load stage, and depend only on the file's bytes, its
+relative name, the schema and the pipeline's code. The cache keeps their result - the parsed
+document with its positions, the items to skip and the schema problems - under a hash of
+exactly those inputs, so an entry can only be reused for identical input and the build's
+output cannot change. The cross-file steps (unique ids, records, corpus checks) always run on
+every file, in order.
 Entries not used by a build are removed at its end. Delete the folder to start afresh.
 """
 
