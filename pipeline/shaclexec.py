@@ -32,7 +32,8 @@ def _stored(lit: Literal) -> Literal:
 
 
 def exact_store(triples: Iterable[Any], store: Store) -> tuple[Store, Callable[[Term], Term]]:
-    """`store`, or a copy whose typed literals are the terms pySHACL sees through rdflib.
+    """`store` (changed in place when that is exact) or a copy, whose typed literals are the
+    terms pySHACL sees through rdflib.
 
     rdflib rewrites "01"^^xsd:integer to "1" but keeps "1.0"^^xsd:double, which oxigraph stores
     as "1"; literals whose stored form would differ get a surrogate datatype (keeping rdflib's
@@ -56,17 +57,30 @@ def exact_store(triples: Iterable[Any], store: Store) -> tuple[Store, Callable[[
     changed = {lit: n for lit, n in final.items() if n != lit}
     if not changed:
         return store, lambda term: term
-    copy = Store()
-    copy.extend(
-        Quad(t.subject, t.predicate, changed.get(t.object, t.object), DefaultGraph())
-        for t in triples
-    )
 
     def unmap(term: Term) -> Term:
         if isinstance(term, Literal) and term.datatype.value.startswith(_SURROGATE):
             return Literal(term.value, datatype=NamedNode(term.datatype.value[len(_SURROGATE) :]))
         return term
 
+    # In place when every typed literal is stored as itself alone: then a lookup by literal
+    # finds exactly its own triples, and a catalogue-sized store is not copied. Literals that
+    # oxigraph stores alike ("1"^^xsd:double, "1.0"^^xsd:double) need the copy, which keeps
+    # each triple's own literal.
+    stored = Store()
+    stored.extend(Quad(s, p, lit, DefaultGraph()) for lit in typed)
+    if len(stored) == len(typed):
+        for lit, new in changed.items():
+            quads = list(store.quads_for_pattern(None, None, lit, DefaultGraph()))
+            for q in quads:
+                store.remove(q)
+            store.extend(Quad(q.subject, q.predicate, new, DefaultGraph()) for q in quads)
+        return store, unmap
+    copy = Store()
+    copy.extend(
+        Quad(t.subject, t.predicate, changed.get(t.object, t.object), DefaultGraph())
+        for t in triples
+    )
     return copy, unmap
 
 
