@@ -32,7 +32,15 @@ def _code_hash() -> bytes:
     """Hash of the modules and schema the cached work depends on (a code edit invalidates)."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(_FORMAT + __version__.encode())
-    for rel in ("load.py", "yamlsafe.py", "model.py", "report.py", "schemas/authoring.schema.json"):
+    for rel in (
+        "load.py",
+        "schemacheck.py",
+        "values.py",
+        "yamlsafe.py",
+        "model.py",
+        "report.py",
+        "schemas/authoring.schema.json",
+    ):
         path = here / rel
         h.update(rel.encode() + b"\0" + (path.read_bytes() if path.exists() else b""))
     return h.digest()

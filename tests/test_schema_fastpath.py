@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from pipeline import yamlsafe
-from pipeline.load import _fast_validator, _validator
+from pipeline.schemacheck import _fast_validator, _validator
 from tests.conftest import DATA, MINIMAL
 
 ROOT = Path(__file__).resolve().parent.parent
