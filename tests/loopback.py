@@ -13,8 +13,14 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from pipeline.fetch import http, snapshot
 
 PAGE = b"<!doctype html><html lang='en'><title>Fine</title><p>A fine page about cramps.</p>"
 MiB = 1 << 20
@@ -172,3 +178,21 @@ def serve() -> Iterator[tuple[str, Site]]:
         httpd.site.release.set()
         httpd.shutdown()
         httpd.server_close()
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder`, hidden temp files included."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def refused(data: Path, url: str, p: http.Policy) -> str:
+    """Fetch `url` as the CLI does; it must fail and write nothing; returns the reason."""
+    before = tree(data)
+    t = snapshot.target(data, "hostile")
+    with pytest.raises(http.FetchError) as info:
+        snapshot.fetch(t, url, p, lambda: datetime(2025, 1, 2, tzinfo=UTC))
+    assert str(info.value).startswith(f"cannot fetch {url}: ")
+    assert tree(data) == before
+    return info.value.reason

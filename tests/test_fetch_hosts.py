@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,8 +18,8 @@ import pytest
 import responses
 
 from pipeline.cli import main
-from pipeline.fetch import hosts, http, snapshot
-from tests.loopback import Site, serve
+from pipeline.fetch import hosts, http
+from tests.loopback import Site, refused, serve, tree
 
 PUBLIC = "93.184.215.14"
 START = "http://public.test/page"
@@ -81,23 +80,6 @@ def denied(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
     monkeypatch.setattr(socket.socket, "connect_ex", deny)
     monkeypatch.setattr(socket, "create_connection", deny)
     yield tried
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
-
-
-def refused(data: Path, url: str, p: http.Policy) -> str:
-    """Fetch `url` as the CLI does; it must fail and write nothing; returns the reason."""
-    before = tree(data)
-    t = snapshot.target(data, "hostile")
-    with pytest.raises(http.FetchError) as info:
-        snapshot.fetch(t, url, p, lambda: datetime(2025, 1, 2, tzinfo=UTC))
-    assert str(info.value).startswith(f"cannot fetch {url}: ")
-    assert tree(data) == before
-    return info.value.reason
 
 
 def policy(allowed: frozenset[str] = frozenset()) -> http.Policy:

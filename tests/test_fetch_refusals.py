@@ -12,14 +12,13 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pipeline.cli import main
-from pipeline.fetch import http, snapshot
-from tests.loopback import TEN_GB, Site, serve
+from pipeline.fetch import http
+from tests.loopback import TEN_GB, Site, refused, serve, tree
 
 CAP = 1_000_000  # --max-bytes in these tests
 LOOPBACK = frozenset({"127.0.0.1"})  # the test server; non-public hosts are refused by default
@@ -43,13 +42,6 @@ def site(server: tuple[str, Site]) -> Site:
     return server[1]
 
 
-def tree(folder: Path) -> dict[str, bytes]:
-    """Every file under `folder`, hidden temp files included."""
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
-
-
 def policy(**limits: float) -> http.Policy:
     return http.Policy(
         connect_timeout=0.5,
@@ -60,17 +52,6 @@ def policy(**limits: float) -> http.Policy:
         max_bytes=CAP,
         allow_private_hosts=LOOPBACK,
     )
-
-
-def refused(data: Path, url: str, p: http.Policy) -> str:
-    """Fetch `url` as the CLI does; it must fail, write nothing; returns the reason."""
-    before = tree(data)
-    t = snapshot.target(data, "hostile")
-    with pytest.raises(http.FetchError) as info:
-        snapshot.fetch(t, url, p, lambda: datetime(2025, 1, 2, tzinfo=UTC))
-    assert str(info.value).startswith(f"cannot fetch {url}: ")
-    assert tree(data) == before
-    return info.value.reason
 
 
 # --------------------------------------------------------------------------- stalled body

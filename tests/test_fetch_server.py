@@ -21,6 +21,7 @@ from pipeline.cli import main
 from pipeline.fetch import files
 from pipeline.load import load_corpus
 from pipeline.report import Report
+from tests.loopback import tree
 
 PAGE = """<!doctype html><html lang="en"><head><title>Night cramps | Test Site</title>
 <meta property="og:title" content="Night cramps"></head>
@@ -104,12 +105,6 @@ def site(server: tuple[str, Site]) -> Site:
 @pytest.fixture
 def base(server: tuple[str, Site]) -> str:
     return server[0]
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
 
 
 def fetch(data: Path, *args: str) -> int:

@@ -21,6 +21,7 @@ from pipeline.refs import (
     normalise_doi,
     resolve,
 )
+from tests.loopback import tree
 
 ROOT = Path(__file__).resolve().parent.parent
 DOI = "10.1234/jtm.2018.1"  # the reference in tests/fixtures/minimal
@@ -144,12 +145,6 @@ def test_html_where_csl_json_expected_refused(case, minimal_copy, mock, capsys):
         assert "; nothing was cached for it\n" in err
         assert "0 resolved, 0 from the cache, 1 failed" in err
         assert tree(minimal_copy) == before  # no cache, no temp file, nothing else
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
-    }
 
 
 def test_html_answer_never_reaches_the_cache_beside_a_good_one(minimal_copy, mock, policy):
