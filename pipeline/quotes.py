@@ -8,6 +8,8 @@ original substring, which is what a W3C `oa:TextQuoteSelector` must carry.
 from __future__ import annotations
 
 import re
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,25 +26,28 @@ class NormalisedText:
 
     original: str
     text: str
-    offsets: tuple[int, ...]
+    offsets: Sequence[int]  # an array of 4-byte offsets: a catalogue has millions of characters
 
     @classmethod
     def of(cls, original: str) -> NormalisedText:
-        chars: list[str] = []
-        offsets: list[int] = []
-        space_start = -1  # start of the current whitespace run (a space maps to all of it)
-        for i, ch in enumerate(original):
-            if ch.isspace():
-                if space_start < 0 and chars:
-                    space_start = i
-                continue
-            if space_start >= 0:
-                chars.append(" ")
-                offsets.append(space_start)
-                space_start = -1
-            chars.append(ch)
-            offsets.append(i)
-        return cls(original, "".join(chars), tuple(offsets))
+        """Whitespace runs become one space mapped to the run's start; leading and trailing
+        whitespace is dropped. Built run by run (not character by character)."""
+        parts: list[str] = []
+        offsets = array("I")
+        pos, end = 0, len(original)
+        for m in _WS.finditer(original):
+            start, stop = m.span()
+            if start > pos:
+                parts.append(original[pos:start])
+                offsets.extend(range(pos, start))
+            if parts and stop < end:
+                parts.append(" ")
+                offsets.append(start)
+            pos = stop
+        if pos < end:
+            parts.append(original[pos:])
+            offsets.extend(range(pos, end))
+        return cls(original, "".join(parts), offsets)
 
     def original_span(self, start: int, end: int) -> str:
         """The original substring behind normalised [start, end)."""

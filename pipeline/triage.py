@@ -204,10 +204,13 @@ def find_foreign_passages(
 def _paragraphs(text: NormalisedText, lo: int, hi: int) -> list[tuple[int, int]]:
     """Split a normalised span where the original text had a line break."""
     out, start = [], lo
-    for i in range(lo, hi):
-        if text.text[i] == " " and "\n" in text.original[text.offsets[i] : text.offsets[i + 1]]:
+    norm, original, offsets = text.text, text.original, text.offsets
+    i = norm.find(" ", lo, hi)
+    while i != -1:  # only the spaces can be line breaks: visit those, not every character
+        if "\n" in original[offsets[i] : offsets[i + 1]]:
             out.append((start, i))
             start = i + 1
+        i = norm.find(" ", i + 1, hi)
     out.append((start, hi))
     return [(a, b) for a, b in out if b > a]
 
