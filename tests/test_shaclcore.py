@@ -209,3 +209,34 @@ def test_exact_store_in_place_or_copied(in_place: bool, tmp_path: Path, shapes: 
     exact, _ = exact_store(kg.triples, store)
     assert (exact is store) is in_place
     assert len(_same(kg, shapes)) >= 2
+
+
+@pytest.mark.parametrize(
+    ("rest", "pattern", "expected"),
+    [
+        ("SELECT $this WHERE { $this ex:p ?s . }", "{ $this ex:q ?x }", True),
+        ("SELECT $this WHERE { $this ex:p ?s . }", "{ ?s ex:r ?x . ?x ex:t true }", True),
+        ("SELECT $this WHERE { $this ex:p ?s . }", "{ ?s ex:r ?x }", False),  # one lookup each
+        ("SELECT $this WHERE { $this ex:p ?s . }", "{ ?s ex:r/ex:t ?x }", True),
+        ("SELECT $this WHERE { OPTIONAL { $this ex:p ?s } }", "{ ?s ex:r ?x . ?x ex:t 1 }", False),
+        ("SELECT $this WHERE { BIND (ex:a AS ?s) }", "{ ?s ex:r ?x . ?x ex:t 1 }", False),
+        ("SELECT $this WHERE { $this ex:p ?s . }", "{ ?z ex:r ?x . ?x ex:t 1 }", False),
+        ("SELECT $this WHERE { $this ex:p ?s }", "{ ?s ex:r ?x FILTER (?x) }", False),
+    ],
+    ids=[
+        "shares-this",
+        "join-on-bound-variable",
+        "single-pattern-on-bound-variable",
+        "path-on-bound-variable",
+        "variable-bound-only-in-optional",
+        "variable-bound-only-by-bind",
+        "shares-nothing",
+        "filter-inside",
+    ],
+)
+def test_not_exists_becomes_minus_only_when_exact(rest: str, pattern: str, expected: bool) -> None:
+    """FILTER NOT EXISTS { P } equals MINUS { P } when every variable P shares with the query
+    is bound in every solution; the anti-join is used where it also avoids a per-row join."""
+    from pipeline.sparqlbulk import _anti_join_safe
+
+    assert _anti_join_safe(pattern, rest) is expected
