@@ -1,10 +1,7 @@
 """crampkg: curated YAML about medical conditions to a validated RDF knowledge graph."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("crampkg")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+# The one version string: pyproject.toml reads it from here (hatch's version source), and
+# reading it needs no package metadata at start-up.
+__version__ = "0.1.0"
 
 __all__ = ["__version__"]
