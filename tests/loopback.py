@@ -166,10 +166,14 @@ class Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def serve() -> Iterator[tuple[str, Site]]:
-    """The server's base URL (`http://127.0.0.1:PORT`) and its counters, while it runs."""
-    httpd = Server(("127.0.0.1", 0), Handler)
-    httpd.site = Site()
+def serve(
+    handler: type[BaseHTTPRequestHandler] | None = None, site: Site | None = None
+) -> Iterator[tuple[str, Site]]:
+    """The server's base URL (`http://127.0.0.1:PORT`) and its counters, while it runs.
+
+    The hostile `Handler` by default; other tests pass their own handler and `Site` subclass."""
+    httpd = Server(("127.0.0.1", 0), handler or Handler)
+    httpd.site = site if site is not None else Site()
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:

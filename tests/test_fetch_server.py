@@ -8,10 +8,9 @@ content type) are in tests/test_fetch_refusals.py, private addresses in test_fet
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from pipeline.cli import main
 from pipeline.fetch import files
 from pipeline.load import load_corpus
 from pipeline.report import Report
+from tests import loopback
 from tests.loopback import tree
 
 PAGE = """<!doctype html><html lang="en"><head><title>Night cramps | Test Site</title>
@@ -37,15 +37,14 @@ FIRST = "Stretching before bed may help prevent them."
 SECOND = "Stretching before bed does not help, a new trial found."
 
 
-class Site:
+class Site(loopback.Site):
     def __init__(self) -> None:
+        super().__init__()
         self.changing = FIRST
-        self.hits: Counter[str] = Counter()
-        self.release = threading.Event()
 
 
 class Handler(BaseHTTPRequestHandler):
-    server: Server
+    server: loopback.Server
 
     def log_message(self, format: str, *args: object) -> None:  # quiet test output
         pass
@@ -76,23 +75,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, b"not here", "text/plain")
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    site: Site
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, Site]]:
-    httpd = Server(("127.0.0.1", 0), Handler)
-    httpd.site = Site()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", httpd.site
-    finally:
-        httpd.site.release.set()
-        httpd.shutdown()
-        httpd.server_close()
+    with loopback.serve(Handler, Site()) as (url, site):
+        assert isinstance(site, Site)
+        yield url, site
 
 
 @pytest.fixture
