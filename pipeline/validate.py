@@ -44,9 +44,10 @@ def check_shapes_offline(shapes: Graph) -> None:
     """Refuse shapes that ask for remote data: `owl:imports` (never followed, so the imported
     shapes would silently not apply) and SHACL-SPARQL with `SERVICE` (which rdflib and
     pyoxigraph would both execute)."""
-    for imported in sorted(str(o) for o in shapes.objects(None, OWL.imports)):
+    imported = sorted(str(o) for o in shapes.objects(None, OWL.imports))
+    if imported:
         raise ShapesError(
-            f"the shapes import <{imported}> with owl:imports, which crampkg never follows "
+            f"the shapes import <{imported[0]}> with owl:imports, which crampkg never follows "
             "(validation never fetches): copy those shapes into shapes/"
         )
     for predicate in (SH.select, SH.ask):
