@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from pipeline.cache import LANGUAGE_MEMO, LoadCache, Recorder, for_output
 from pipeline.checks import check_corpus
 from pipeline.distdir import Staging, locked
 from pipeline.exporters import EXPORTERS, ExportContext
+from pipeline.exporters.base import Output, content
 from pipeline.graph import KnowledgeGraph, build_graph
 from pipeline.load import load_corpus
 from pipeline.manifest import build_manifest, digest
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 from pipeline.triage import Triage, triage
 
 Progress = Callable[[str, str, float], None]  # stage, summary, seconds
-Sink = Callable[[str, bytes], None]  # relative path, content
+Sink = Callable[[str, bytes | Iterable[bytes]], tuple[int, str]]  # path, content -> size, hash
 
 
 def _quiet(stage: str, summary: str, seconds: float) -> None:
@@ -154,15 +155,16 @@ def _run(
         return result
     ctx = ExportContext(corpus, kg, report, __version__, result.triage, markup_policy)
 
-    def emit(files: dict[str, bytes]) -> None:
+    def emit(files: Mapping[str, Output]) -> None:
         for rel in sorted(files):
             if rel in result.digests:
                 raise ValueError(f"two exporters write {rel}")
-            result.digests[rel] = digest(files[rel])
+            data = files[rel]
             if sink is None:
-                result.files[rel] = files[rel]
+                result.files[rel] = content(data)
+                result.digests[rel] = digest(result.files[rel])
             else:
-                sink(rel, files[rel])
+                result.digests[rel] = sink(rel, data if isinstance(data, bytes) else data.produce())
 
     for name in exporters if exporters is not None else EXPORTERS:
         exporter = EXPORTERS[name]

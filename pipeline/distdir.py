@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -151,16 +151,22 @@ class Staging:
         if self._path is not None and self._path.exists():
             shutil.rmtree(self._path, ignore_errors=True)
 
-    def write(self, rel: str, data: bytes) -> None:
+    def write(self, rel: str, data: bytes | Iterable[bytes]) -> tuple[int, str]:
+        """Write one file, whole or piece by piece; its size and SHA-256 are returned."""
         if rel in self.digests or rel.startswith(("/", "..")) or "/../" in f"/{rel}":
             raise ValueError(f"bad or repeated output path {rel!r}")
         target = self.path / rel
         target.parent.mkdir(parents=True, exist_ok=True)
+        sha, size = hashlib.sha256(), 0
         with target.open("wb") as fh:
-            fh.write(data)
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                fh.write(chunk)
+                sha.update(chunk)
+                size += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
-        self.digests[rel] = (len(data), hashlib.sha256(data).hexdigest())
+        self.digests[rel] = (size, sha.hexdigest())
+        return self.digests[rel]
 
     def commit(self) -> None:
         """Swap the staged folder in for `out`, atomically; the caller holds `locked(out)`."""

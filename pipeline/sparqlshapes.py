@@ -14,7 +14,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pyoxigraph import BlankNode, DefaultGraph, Literal, NamedNode, Quad, Store, Triple, Variable
+from pyoxigraph import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    RdfFormat,
+    Store,
+    Triple,
+    Variable,
+    serialize,
+)
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.namespace import RDF, SH
@@ -165,9 +174,15 @@ def run_constraints(store: Store, constraints: list[SparqlConstraint]) -> list[R
 
 
 def load_store(triples: Iterable[Triple]) -> Store:
-    """An in-memory store holding the triples in its default graph."""
+    """An in-memory store holding the triples in its default graph.
+
+    Loaded from N-Triples bytes with `bulk_load`, not quad by quad with `extend`: the same
+    store, built twice as fast at 5 million triples (21 s against 41 s), where crossing into
+    Python per quad grew faster than the catalogue."""
     store = Store()
-    store.extend(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
+    store.bulk_load(
+        serialize(triples, format=RdfFormat.N_TRIPLES) or b"", format=RdfFormat.N_TRIPLES
+    )
     return store
 
 

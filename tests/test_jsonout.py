@@ -50,3 +50,19 @@ def test_refuses_what_json_cannot_write() -> None:
         dumps({"a": object()})
     with pytest.raises(TypeError):
         dumps({1: "non-str key"})
+
+
+def test_dumps_leaves_no_garbage_cycles() -> None:
+    """A build runs with the cyclic collector off: a call must free its output when it
+    returns (its recursive writer once held the whole output in a reference cycle)."""
+    import gc
+
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        dumps({"a": [1, {"b": "c" * 1000}], "d": []}, indent=1, sort_keys=True)
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()

@@ -81,3 +81,38 @@ def test_fast_engine_matches_pyshacl_on_minimal_corpus(shapes) -> None:  # type:
     result = run_pipeline(MINIMAL, validate=False, export=False)
     assert result.graph is not None
     assert _signature(result.graph, shapes, "hybrid") == _signature(result.graph, shapes, "pyshacl")
+
+
+def _codes_graph(codes: list[tuple[str, str]]) -> KnowledgeGraph:
+    from pyoxigraph import Literal, NamedNode
+
+    rdf_type = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    schema = "http://schema.org/"
+    triples = []
+    for i, (system, code) in enumerate(codes):
+        node = NamedNode(f"{BASE}code/t/{i}")
+        triples += [
+            Triple(node, rdf_type, NamedNode(schema + "MedicalCode")),
+            Triple(node, NamedNode(schema + "codingSystem"), Literal(system)),
+            Triple(node, NamedNode(schema + "codeValue"), Literal(code)),
+        ]
+    return KnowledgeGraph(BASE, sorted(triples, key=str))
+
+
+def test_code_value_shape_checks_every_system_as_vocab_does(shapes) -> None:  # type: ignore[no-untyped-def]
+    """The code-value constraint (one constant pattern per system) accepts each system's
+    example and refuses what pipeline/vocab.py refuses, with the same results as pySHACL."""
+    from pipeline.vocab import CODE_SYSTEMS
+
+    codes = []
+    for system in CODE_SYSTEMS.values():
+        for code in (system.example, system.example + "Z", "x" + system.example, "12", ""):
+            codes.append((system.name, code))
+    codes.append(("NotASystem", "anything"))  # left to the sh:in constraint
+    kg = _codes_graph(codes)
+    fast = _signature(kg, shapes, "oxigraph")
+    assert fast == _signature(kg, shapes, "pyshacl")
+    flagged = {p.node for p in validate_graph(kg, shapes).problems if "is not a valid" in p.message}
+    for i, (name, code) in enumerate(codes[:-1]):
+        refused = CODE_SYSTEMS[name].pattern.fullmatch(code) is None
+        assert (f"{BASE}code/t/{i}" in flagged) == refused, (name, code)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
+
+from pyoxigraph import Triple
 
 from pipeline.graph import KnowledgeGraph
 from pipeline.model import Corpus
@@ -26,10 +29,43 @@ class ExportContext:
     markup_policy: InclusionPolicy | None = None  # None: the documented defaults
 
 
+@dataclass(frozen=True)
+class Chunks:
+    """A file's content made piece by piece as it is written, so a catalogue-sized export
+    (graph.nt, graph.ttl, graph.jsonld: about a gigabyte each at 10,000 conditions) is never
+    whole in memory. `produce` may be called more than once and gives the same bytes."""
+
+    produce: Callable[[], Iterator[bytes]]
+
+    def join(self) -> bytes:
+        return b"".join(self.produce())
+
+
+Output = bytes | Chunks
+
+
+def content(data: Output) -> bytes:
+    """The whole content of an output, however it is made."""
+    return data if isinstance(data, bytes) else data.join()
+
+
+def subject_batches(triples: Iterable[Triple], size: int) -> Iterator[list[Triple]]:
+    """Sorted triples in runs of at least `size` (the last may be shorter), never splitting
+    one subject's triples, so each run serialises on its own as it would within the whole."""
+    batch: list[Triple] = []
+    for t in triples:
+        if len(batch) >= size and t.subject != batch[-1].subject:
+            yield batch
+            batch = []
+        batch.append(t)
+    if batch:
+        yield batch
+
+
 class Exporter(Protocol):
-    """One output format. `export` returns relative paths in `dist/` and their bytes."""
+    """One output format. `export` returns relative paths in `dist/` and their content."""
 
     name: str
     description: str
 
-    def export(self, ctx: ExportContext) -> dict[str, bytes]: ...
+    def export(self, ctx: ExportContext) -> Mapping[str, Output]: ...

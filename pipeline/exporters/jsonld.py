@@ -9,13 +9,15 @@ Every value is an array (`@container: @set`), keys are sorted, and the context i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pyoxigraph import Literal, NamedNode
 
 from pipeline import jsonout
-from pipeline.exporters.base import ExportContext
+from pipeline.exporters.base import Chunks, ExportContext, Output
 from pipeline.exporters.turtle import data_prefixes
+from pipeline.graph import KnowledgeGraph
 from pipeline.vocab import BIBO, CITO, CK, DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, SKOS, SPDX, XSD
 
 _ID = {"@type": "@id"}
@@ -144,6 +146,8 @@ class _Compactor:
     def iri(self, iri: str) -> str:
         found = self.compacted.get(iri)
         if found is None:
+            if len(self.compacted) >= 65536:  # bounded: a catalogue has millions of IRIs
+                self.compacted.clear()
             found = self.compacted[iri] = self._iri(iri)
         return found
 
@@ -181,34 +185,59 @@ class _Compactor:
         return {"@value": node.value, "@type": self.iri(dt)}
 
 
-def graph_document(ctx: ExportContext) -> dict[str, Any]:
-    c = _Compactor(ctx.graph.base)
-    nodes: list[dict[str, Any]] = []
+def _nodes(kg: KnowledgeGraph) -> Iterator[dict[str, Any]]:
+    """The graph's node objects in order, one per subject."""
+    c = _Compactor(kg.base)
     current: dict[str, Any] | None = None
-    for t in ctx.graph.triples:  # sorted: each subject's triples are consecutive
+    for t in kg.triples:  # sorted: each subject's triples are consecutive
         assert isinstance(t.subject, NamedNode) and isinstance(t.object, NamedNode | Literal)
-        subject = t.subject.value
-        if current is None or current["@id"] != c.iri(subject):
-            current = {"@id": c.iri(subject)}
-            nodes.append(current)
+        subject = c.iri(t.subject.value)
+        if current is None or current["@id"] != subject:
+            if current is not None:
+                yield current
+            current = {"@id": subject}
         if t.predicate.value == RDF + "type":
             current.setdefault("@type", []).append(c.iri(t.object.value))
             continue
         key, coercion = c.key(t.predicate.value)
         current.setdefault(key, []).append(c.value(t.object, coercion))
-    return {"@context": build_context(ctx.graph.base), "@graph": nodes}
+    if current is not None:
+        yield current
 
 
 def dumps(doc: Any) -> bytes:
     return (jsonout.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
 
 
+def graph_chunks(kg: KnowledgeGraph, batch: int = 5000) -> Chunks:
+    """`dumps({"@context": ..., "@graph": [every node]})`, written `batch` nodes at a time.
+
+    The document's two keys and its list are spelled out here and each node is indented as
+    it would be in place (JSON strings hold no raw line breaks, so re-indenting is exact)."""
+
+    def produce() -> Iterator[bytes]:
+        context = jsonout.dumps(build_context(kg.base), indent=1, sort_keys=True)
+        yield ('{\n "@context": ' + context.replace("\n", "\n ") + ',\n "@graph": ').encode()
+        parts: list[str] = []
+        first = True
+        for node in _nodes(kg):
+            text = jsonout.dumps(node, indent=1, sort_keys=True).replace("\n", "\n  ")
+            parts.append(("[\n  " if first else ",\n  ") + text)
+            first = False
+            if len(parts) >= batch:
+                yield "".join(parts).encode()
+                parts = []
+        yield ("".join(parts) + ("[]" if first else "\n ]") + "\n}\n").encode()
+
+    return Chunks(produce)
+
+
 class JsonLdExporter:
     name = "jsonld"
     description = "the knowledge graph as compacted JSON-LD, and its context"
 
-    def export(self, ctx: ExportContext) -> dict[str, bytes]:
+    def export(self, ctx: ExportContext) -> dict[str, Output]:
         return {
-            "graph.jsonld": dumps(graph_document(ctx)),
+            "graph.jsonld": graph_chunks(ctx.graph),
             "context.jsonld": dumps({"@context": build_context(ctx.graph.base)}),
         }

@@ -9,9 +9,11 @@ internal ordering.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pyoxigraph import RdfFormat, Triple
 
-from pipeline.exporters.base import ExportContext
+from pipeline.exporters.base import Chunks, ExportContext, Output, subject_batches
 from pipeline.rdfio import to_bytes
 from pipeline.vocab import PREFIXES
 
@@ -23,19 +25,31 @@ def data_prefixes(base: str) -> dict[str, str]:
     return {**PREFIXES, **{k: f"{base}{k}/" for k in DATA_KINDS}}
 
 
-def turtle(triples: list[Triple], prefixes: dict[str, str], header: str = "") -> bytes:
-    body = to_bytes(triples, RdfFormat.TURTLE, prefixes)
-    lines = body.decode("utf-8").splitlines(keepends=True)
-    statements = [ln for ln in lines if not ln.startswith(("@prefix ", "@base "))]
+BATCH = 100_000  # triples serialised at a time, whole subjects only
+
+
+def turtle(
+    triples: list[Triple], prefixes: dict[str, str], header: str = "", batch: int = BATCH
+) -> Chunks:
+    """Turtle written a run of subjects at a time: the serializer writes each subject's block
+    on its own, so the runs, without their prefix lines, join into the whole file's body."""
     head = [f"@prefix {name}: <{iri}> .\n" for name, iri in sorted(prefixes.items())]
-    return (header + "".join(head) + "\n" + "".join(statements)).encode("utf-8")
+
+    def produce() -> Iterator[bytes]:
+        yield (header + "".join(head) + "\n").encode("utf-8")
+        for run in subject_batches(triples, batch):
+            body = to_bytes(run, RdfFormat.TURTLE, prefixes)
+            lines = body.splitlines(keepends=True)
+            yield b"".join(ln for ln in lines if not ln.startswith((b"@prefix ", b"@base ")))
+
+    return Chunks(produce)
 
 
 class TurtleExporter:
     name = "turtle"
     description = "the knowledge graph as Turtle (graph.ttl)"
 
-    def export(self, ctx: ExportContext) -> dict[str, bytes]:
+    def export(self, ctx: ExportContext) -> dict[str, Output]:
         title = ctx.corpus.dataset.title if ctx.corpus.dataset else "crampkg graph"
         title = " ".join(title.split())  # a line break would end the comment: Turtle follows
         header = (
