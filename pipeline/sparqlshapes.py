@@ -11,7 +11,7 @@ that the combination reports exactly what pySHACL alone reports.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pyoxigraph import (
@@ -22,13 +22,13 @@ from pyoxigraph import (
     Store,
     Triple,
     Variable,
-    serialize,
 )
 from rdflib import Graph, URIRef
 from rdflib import Literal as RdfLiteral
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node as Node_
 
+from pipeline.rdfio import ntriples_stream
 from pipeline.report import Severity
 
 _SEVERITY: dict[object, Severity] = {
@@ -173,16 +173,14 @@ def run_constraints(store: Store, constraints: list[SparqlConstraint]) -> list[R
     return results
 
 
-def load_store(triples: Iterable[Triple]) -> Store:
+def load_store(triples: Sequence[Triple]) -> Store:
     """An in-memory store holding the triples in its default graph.
 
-    Loaded from N-Triples bytes with `bulk_load`, not quad by quad with `extend`: the same
-    store, built twice as fast at 5 million triples (21 s against 41 s), where crossing into
-    Python per quad grew faster than the catalogue."""
+    Parsed from an N-Triples stream made a batch at a time, not added quad by quad: the same
+    store, built about twice as fast at 5 million triples (crossing into Python per quad
+    grew faster than the catalogue), and without the whole graph as one N-Triples string."""
     store = Store()
-    store.bulk_load(
-        serialize(triples, format=RdfFormat.N_TRIPLES) or b"", format=RdfFormat.N_TRIPLES
-    )
+    store.load(ntriples_stream(triples), format=RdfFormat.N_TRIPLES)
     return store
 
 

@@ -25,7 +25,7 @@ from pipeline.build import run_pipeline
 from pipeline.exporters.api import ShapeError, api_files
 from pipeline.exporters.api_context import CONTEXT_MAJOR, RELATION_TERMS, api_context
 from pipeline.exporters.api_schema import GROUPS
-from pipeline.exporters.base import ExportContext
+from pipeline.exporters.base import ExportContext, content
 from pipeline.graph import KnowledgeGraph
 from pipeline.model import Corpus
 from pipeline.report import Report
@@ -305,7 +305,10 @@ def test_a_property_the_api_cannot_show_fails_loudly() -> None:
     claim = NamedNode("https://example.org/kg/claim/t-stretch")
     extra = Triple(claim, NamedNode("https://example.org/new#property"), Literal("x"))
     with pytest.raises(ShapeError, match="does not represent"):
-        api_files(_ctx([*result.graph.triples, extra]))
+        {
+            path: content(data)
+            for path, data in api_files(_ctx([*result.graph.triples, extra])).items()
+        }
 
 
 def _synthetic(conditions: int, claims_each: int) -> list[Triple]:
@@ -353,7 +356,7 @@ def test_export_is_linear_in_the_graph() -> None:
     take minutes; the indexed export takes a couple of seconds."""
     ctx = _ctx(_synthetic(2000, 3))
     start = time.perf_counter()
-    files = api_files(ctx)
+    files = {path: content(data) for path, data in api_files(ctx).items()}  # made when written
     elapsed = time.perf_counter() - start
     assert len([f for f in files if f.startswith("api/conditions/")]) == 2000
     assert elapsed < 20, f"export took {elapsed:.1f} s"
@@ -369,3 +372,15 @@ def test_decimal_dose_keeps_its_datatype(minimal_copy: Path) -> None:
     [baclofen] = [t for t in doc["treatments"] if t["id"].endswith("/baclofen")]
     assert baclofen["claims"][0]["dose"]["doseValue"] == {"@value": "2.5", "@type": "xsd:decimal"}
     assert b.triples(doc) == condition_subgraph(b.graph, URIRef(doc["id"]), b.base)
+
+
+def test_unsorted_triples_are_refused() -> None:
+    """The export reads each node from its run of the sorted graph: a subject in two runs
+    would lose triples, so it is an error, not a smaller document."""
+    result = run_pipeline(MINIMAL, validate=False, export=False)
+    assert result.graph is not None
+    triples = result.graph.triples
+    moved = [*triples[1:], triples[0]]  # the first subject's first triple, out of its run
+    ctx = ExportContext(Corpus(), KnowledgeGraph(result.graph.base, moved), Report(), "0")
+    with pytest.raises(ValueError, match="not sorted"):
+        api_files(ctx)

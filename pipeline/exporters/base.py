@@ -44,6 +44,12 @@ class Chunks:
 Output = bytes | Chunks
 
 
+def later(make: Callable[[], bytes]) -> Chunks:
+    """A file made only when it is written, then dropped: one of thousands of small files
+    (a page, a document) that together would not fit in memory."""
+    return Chunks(lambda: iter((make(),)))
+
+
 def content(data: Output) -> bytes:
     """The whole content of an output, however it is made."""
     return data if isinstance(data, bytes) else data.join()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pipeline.exporters.base import ExportContext
+from pipeline.exporters.base import ExportContext, Output, later
 from pipeline.exporters.schemaorg import pages
+from pipeline.markup.evidence import ConditionView
 from pipeline.site.html import condition_page, index_page
 
 
@@ -11,18 +12,19 @@ class SiteExporter:
     name = "site"
     description = "a static HTML page per condition, with evidence map and embedded markup"
 
-    def export(self, ctx: ExportContext) -> dict[str, bytes]:
+    def export(self, ctx: ExportContext) -> dict[str, Output]:
         built = pages(ctx)
         dataset = ctx.corpus.dataset
         title = dataset.title if dataset else "Conditions"
         ids = {v.entity.id for v in built.views}
-        files = {
+        files: dict[str, Output] = {
             "site/index.html": index_page(
                 built.views, site_title=title, description=dataset.description if dataset else None
             ).encode()
         }
-        for view in built.views:
-            html = condition_page(
+
+        def page(view: ConditionView) -> bytes:
+            return condition_page(
                 view,
                 built.docs[view.entity.id],
                 corpus=ctx.corpus,
@@ -31,6 +33,8 @@ class SiteExporter:
                 base=ctx.graph.base,
                 site_title=title,
                 vocab_version=built.vocab.version,
-            )
-            files[f"site/{view.entity.id}.html"] = html.encode()
+            ).encode()
+
+        for view in built.views:  # each page made as it is written
+            files[f"site/{view.entity.id}.html"] = later(lambda v=view: page(v))  # type: ignore[misc]
         return files
