@@ -163,14 +163,19 @@ def _describe(
     subjects, objects, properties = set(), set(), set()
     classes: dict[str, set[str]] = defaultdict(set)
     claims_about: Counter[str] = Counter()
-    for t in ctx.graph.triples:
-        subjects.add(str(t.subject))
-        objects.add(str(t.object))
-        properties.add(t.predicate.value)
-        if t.predicate.value == RDF + "type" and isinstance(t.object, NamedNode):
-            classes[t.object.value].add(str(t.subject))
-        if t.predicate.value == RDF + "subject" and isinstance(t.object, NamedNode):
-            claims_about[t.object.value] += 1
+    rdf_type, rdf_subject = RDF + "type", RDF + "subject"
+    subject = ""
+    for t in ctx.graph.triples:  # sorted: a subject's triples are consecutive
+        if t.subject.value != subject[1:-1]:
+            subject = str(t.subject)
+            subjects.add(subject)
+        o, p = t.object, t.predicate.value  # each read makes new objects: read once
+        objects.add(str(o))
+        properties.add(p)
+        if p == rdf_type and isinstance(o, NamedNode):
+            classes[o.value].add(subject)
+        elif p == rdf_subject and isinstance(o, NamedNode):
+            claims_about[o.value] += 1
     entities = {s for s in subjects if s.startswith(f"<{base}")}
     for prop, count in (
         ("triples", len(ctx.graph.triples)),
