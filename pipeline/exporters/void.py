@@ -164,10 +164,10 @@ def _describe(
     classes: dict[str, set[str]] = defaultdict(set)
     claims_about: Counter[str] = Counter()
     rdf_type, rdf_subject = RDF + "type", RDF + "subject"
-    subject = ""
+    last, subject = None, ""
     for t in ctx.graph.triples:  # sorted: a subject's triples are consecutive
-        if t.subject.value != subject[1:-1]:
-            subject = str(t.subject)
+        if t.subject != last:
+            last, subject = t.subject, str(t.subject)
             subjects.add(subject)
         o, p = t.object, t.predicate.value  # each read makes new objects: read once
         objects.add(str(o))
