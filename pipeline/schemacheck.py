@@ -12,13 +12,14 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
-from typing import Any
-
-from jsonschema import Draft202012Validator, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from pipeline import yamlsafe
 from pipeline.report import Location, Problem, Report, Severity, Stage
 from pipeline.values import key_path
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 
 @cache
@@ -30,6 +31,10 @@ def authoring_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    # Imported here: the Python validator only explains invalid files, and importing it was
+    # a tenth of building the real corpus.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(
         authoring_schema(), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
