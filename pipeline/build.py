@@ -145,15 +145,20 @@ def _run(
     kg = result.graph
     assert kg is not None
     if validate:
-        from pipeline.validate import validate_graph
+        from pipeline.validate import cached_compiled, validate_graph
 
         def shacl() -> None:
-            report.extend(validate_graph(kg).problems)
+            compiled = cached_compiled(cache) if cache is not None else None
+            report.extend(validate_graph(kg, compiled=compiled).problems)
 
         timer.run("validate", shacl, report.summary)
     if not export or not report.conforms:
         return result
     ctx = ExportContext(corpus, kg, report, __version__, result.triage, markup_policy)
+    if cache is not None:
+        from pipeline.markup.schemaorg_vocab import cached_vocabulary
+
+        cached_vocabulary(cache)  # the exporters' `vocabulary()` then finds it loaded
 
     def emit(files: Mapping[str, Output]) -> None:
         for rel in sorted(files):

@@ -80,6 +80,11 @@ class LoadCache:
         except OSError:
             pass  # a cache that cannot be written only costs time
 
+    def keep(self, key: str) -> bool:
+        """Mark an entry as used by this build without reading it; whether it exists."""
+        self.used.add(key)
+        return (self.folder / key).is_file()
+
     def memo(self, name: str) -> dict[Any, Any]:
         """A dictionary kept between builds under `name` (empty if absent or unreadable)."""
         self.used.add(name)

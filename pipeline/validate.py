@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pyoxigraph import BlankNode as OxBlankNode
 from pyoxigraph import Literal as OxLiteral
@@ -28,10 +28,19 @@ from pipeline.graph import KnowledgeGraph
 from pipeline.rdfio import to_bytes
 from pipeline.report import Location, Problem, Severity, Stage
 from pipeline.resources import shapes_files
-from pipeline.shaclcore import compile_shapes, needs_pyshacl
+from pipeline.shaclcore import Targeted, compile_shapes, needs_pyshacl
 from pipeline.shaclexec import exact_store, run_core
 from pipeline.sparqlbulk import run_bulk
-from pipeline.sparqlshapes import load_store, run_constraints, split_shapes
+from pipeline.sparqlshapes import (
+    RawResult,
+    SparqlConstraint,
+    load_store,
+    run_constraints,
+    split_shapes,
+)
+
+if TYPE_CHECKING:
+    from pipeline.cache import LoadCache
 
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
 
@@ -161,30 +170,69 @@ def _pyshacl(kg: KnowledgeGraph, shapes: Graph) -> list[Problem]:
     return problems
 
 
+Compiled = tuple[list[Targeted], list[SparqlConstraint]]
+
+
+def _compile(shapes: Graph) -> tuple[Compiled, Graph]:
+    """The shapes as the default engine runs them, and what is left to pySHACL."""
+    core, constraints = split_shapes(shapes)
+    compiled, rest = compile_shapes(core)
+    return (compiled, constraints), rest
+
+
+def cached_compiled(cache: LoadCache) -> Compiled | None:
+    """The project's shapes compiled for the default engine, kept between builds in the load
+    cache (parsing and compiling them is a tenth of building a small corpus), keyed by the
+    shapes files and the compiler's code. None when some shape is left to pySHACL."""
+    here = Path(__file__).resolve().parent
+    sources = [here / m for m in ("validate.py", "shaclcore.py", "sparqlshapes.py")]
+    content = b"\0".join(p.read_bytes() for p in [*sources, *shapes_files()])
+    key = cache.key("compiled-shapes", content)
+    found = cache.get(key)
+    if isinstance(found, tuple) and found[0] == "compiled":
+        return found[1]  # type: ignore[no-any-return]
+    shapes = load_shapes()
+    check_shapes_offline(shapes)
+    compiled, rest = _compile(shapes)
+    if needs_pyshacl(rest):
+        return None
+    cache.put(key, ("compiled", compiled))
+    return compiled
+
+
 def validate_graph(
     kg: KnowledgeGraph,
     shapes: Graph | None = None,
     engine: Literal["oxigraph", "hybrid", "pyshacl"] = "oxigraph",
+    compiled: Compiled | None = None,
 ) -> ValidationOutcome:
-    shapes = shapes if shapes is not None else load_shapes()
-    check_shapes_offline(shapes)
-    if engine == "pyshacl":
-        problems = _pyshacl(kg, shapes)
-    else:
-        core, constraints = split_shapes(shapes)
-        store = load_store(kg.triples)
+    """Every finding of the shapes (the project's, unless given) on the graph. `compiled` is
+    the project's shapes already compiled for the default engine (see `cached_compiled`)."""
+    problems: list[Problem] = []
+    if compiled is None or shapes is not None or engine != "oxigraph":
+        shapes = shapes if shapes is not None else load_shapes()
+        check_shapes_offline(shapes)
+        if engine == "pyshacl":
+            return _outcome(kg, _pyshacl(kg, shapes), [])
         if engine == "hybrid":
-            results = run_constraints(store, constraints)
-            problems = _pyshacl(kg, core)
-        else:
-            results = run_bulk(store, constraints)
-            compiled, rest = compile_shapes(core)
-            exact, unmap = exact_store(kg.triples, store)
-            results = run_core(exact, compiled, unmap) + results
-            problems = _pyshacl(kg, rest) if needs_pyshacl(rest) else []
-        for r in results:
-            problems.append(
-                _problem(kg, r.severity, r.focus, r.message, r.shape.rsplit("#", 1)[-1], r.value)
-            )
+            core, constraints = split_shapes(shapes)
+            store = load_store(kg.triples)
+            return _outcome(kg, _pyshacl(kg, core), run_constraints(store, constraints))
+        compiled, rest = _compile(shapes)
+        if needs_pyshacl(rest):
+            problems = _pyshacl(kg, rest)
+    store = load_store(kg.triples)
+    results = run_bulk(store, compiled[1])
+    exact, unmap = exact_store(kg.triples, store)
+    return _outcome(kg, problems, run_core(exact, compiled[0], unmap) + results)
+
+
+def _outcome(
+    kg: KnowledgeGraph, problems: list[Problem], results: list[RawResult]
+) -> ValidationOutcome:
+    for r in results:
+        problems.append(
+            _problem(kg, r.severity, r.focus, r.message, r.shape.rsplit("#", 1)[-1], r.value)
+        )
     conforms = not any(p.severity is Severity.VIOLATION for p in problems)
     return ValidationOutcome(conforms, problems)

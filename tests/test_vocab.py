@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -287,3 +288,27 @@ def test_unreachable_schema_org_is_a_clear_error(
 def test_bad_version_is_refused(vendor: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["vocab", "update", "--version", "../x", "--vendor-dir", str(vendor)]) == 2
     assert "not a schema.org release number" in capsys.readouterr().err
+
+
+def test_vocabulary_tables_are_kept_in_the_load_cache(tmp_path: Path) -> None:
+    """A build reads the release's tables from its load cache; the entry is exactly what
+    parsing gives, and a changed release file is parsed again."""
+    from pipeline.cache import LoadCache
+    from pipeline.markup import schemaorg_vocab as sv
+
+    cache = LoadCache(tmp_path / "cache")
+    parsed = sv.load_vocabulary(sv.release_dir())
+    try:
+        sv.clear_cache()
+        assert sv.cached_vocabulary(cache) == parsed and cache.misses == 1
+        sv.clear_cache()
+        assert sv.cached_vocabulary(cache) == parsed and cache.hits == 1
+        assert sv.vocabulary() is sv.cached_vocabulary(cache)  # then loaded for the process
+        copy = tmp_path / sv.release_dir().name
+        shutil.copytree(sv.release_dir(), copy)
+        with (copy / sv.CONTEXT).open("a") as fh:
+            fh.write("\n")
+        assert sv.cached_vocabulary(cache, copy) == sv.load_vocabulary(copy)
+        assert cache.misses == 2
+    finally:
+        sv.clear_cache()

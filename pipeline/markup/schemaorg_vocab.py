@@ -12,13 +12,15 @@ import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyoxigraph import NamedNode, RdfFormat, parse
 
 from pipeline.resources import schemaorg_root
+
+if TYPE_CHECKING:
+    from pipeline.cache import LoadCache
 
 HTTPS: str = "https://schema.org/"
 HTTP: str = "http://schema.org/"
@@ -187,19 +189,43 @@ def load_vocabulary(folder: Path) -> Vocabulary:
     )
 
 
-@cache
-def _cached(folder: str) -> Vocabulary:
-    return load_vocabulary(Path(folder))
+_LOADED: dict[str, Vocabulary] = {}  # by resolved release folder: loaded once per process
 
 
 def clear_cache() -> None:
     """Forget loaded releases (after `vocab update` replaced one)."""
-    _cached.cache_clear()
+    _LOADED.clear()
 
 
 def vocabulary(folder: Path | None = None) -> Vocabulary:
     """The pinned release (or `folder`), loaded once per process."""
-    return _cached(str((folder or release_dir()).resolve()))
+    key = str((folder or release_dir()).resolve())
+    found = _LOADED.get(key)
+    if found is None:
+        found = _LOADED[key] = load_vocabulary(Path(key))
+    return found
+
+
+def cached_vocabulary(cache: LoadCache, folder: Path | None = None) -> Vocabulary:
+    """`vocabulary()`, kept between builds in the load cache: parsing the release is most of
+    building a small corpus's schema.org files. The entry is keyed by the release's Turtle and
+    context and by this module's code, so it is only reused for the very same tables."""
+    key_folder = (folder or release_dir()).resolve()
+    content = b"\0".join(
+        [Path(__file__).read_bytes()] + [(key_folder / f).read_bytes() for f in (TURTLE, CONTEXT)]
+    )
+    key = cache.key(f"schemaorg-vocabulary:{key_folder.name}", content)
+    loaded = _LOADED.get(str(key_folder))
+    if loaded is not None:
+        if not cache.keep(key):  # loaded by this process: the entry is kept, or written
+            cache.put(key, loaded)
+        return loaded
+    found = cache.get(key)
+    if not isinstance(found, Vocabulary):
+        found = load_vocabulary(key_folder)
+        cache.put(key, found)
+    _LOADED[str(key_folder)] = found
+    return found
 
 
 def context_document(folder: Path | None = None) -> dict[str, Any]:
