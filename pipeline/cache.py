@@ -7,6 +7,9 @@ document with its positions, the items to skip and the schema problems - under a
 exactly those inputs, so an entry can only be reused for identical input and the build's
 output cannot change. The cross-file steps (unique ids, records, corpus checks) always run on
 every file, in order.
+Two more entries spare a small corpus most of its fixed cost: the schema.org vocabulary tables
+(pipeline.markup.schemaorg_vocab.cached_vocabulary) and the compiled shapes
+(pipeline.validate.cached_compiled), each keyed by its input files and the code that makes it.
 Entries not used by a build are removed at its end. Delete the folder to start afresh.
 """
 
