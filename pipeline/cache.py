@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -82,6 +83,15 @@ class LoadCache:
             tmp.replace(self.folder / key)
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+    def remember(self, name: str, content: bytes, make: Callable[[], Any]) -> Any:
+        """The value `make()` gives for `content`, from an earlier build when one stored it."""
+        key = self.key(name, content)
+        found = self.get(key)
+        if found is None:
+            found = make()
+            self.put(key, found)
+        return found
 
     def keep(self, key: str) -> bool:
         """Mark an entry as used by this build without reading it; whether it exists."""

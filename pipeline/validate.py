@@ -184,20 +184,18 @@ def cached_compiled(cache: LoadCache) -> Compiled | None:
     """The project's shapes compiled for the default engine, kept between builds in the load
     cache (parsing and compiling them is a tenth of building a small corpus), keyed by the
     shapes files and the compiler's code. None when some shape is left to pySHACL."""
+
+    def make() -> tuple[Compiled | None]:
+        shapes = load_shapes()
+        check_shapes_offline(shapes)
+        compiled, rest = _compile(shapes)
+        return (None if needs_pyshacl(rest) else compiled,)
+
     here = Path(__file__).resolve().parent
     sources = [here / m for m in ("validate.py", "shaclcore.py", "sparqlshapes.py")]
     content = b"\0".join(p.read_bytes() for p in [*sources, *shapes_files()])
-    key = cache.key("compiled-shapes", content)
-    found = cache.get(key)
-    if isinstance(found, tuple) and found[0] == "compiled":
-        return found[1]  # type: ignore[no-any-return]
-    shapes = load_shapes()
-    check_shapes_offline(shapes)
-    compiled, rest = _compile(shapes)
-    if needs_pyshacl(rest):
-        return None
-    cache.put(key, ("compiled", compiled))
-    return compiled
+    found: tuple[Compiled | None] = cache.remember("compiled-shapes", content, make)
+    return found[0]
 
 
 def validate_graph(

@@ -214,16 +214,14 @@ def cached_vocabulary(cache: LoadCache, folder: Path | None = None) -> Vocabular
     content = b"\0".join(
         [Path(__file__).read_bytes()] + [(key_folder / f).read_bytes() for f in (TURTLE, CONTEXT)]
     )
-    key = cache.key(f"schemaorg-vocabulary:{key_folder.name}", content)
+    name = f"schemaorg-vocabulary:{key_folder.name}"
     loaded = _LOADED.get(str(key_folder))
     if loaded is not None:
+        key = cache.key(name, content)
         if not cache.keep(key):  # loaded by this process: the entry is kept, or written
             cache.put(key, loaded)
         return loaded
-    found = cache.get(key)
-    if not isinstance(found, Vocabulary):
-        found = load_vocabulary(key_folder)
-        cache.put(key, found)
+    found: Vocabulary = cache.remember(name, content, lambda: load_vocabulary(key_folder))
     _LOADED[str(key_folder)] = found
     return found
 
