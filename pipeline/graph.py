@@ -1,8 +1,9 @@
 """Graph stage: typed records -> RDF triples, with the YAML origin of every minted node.
 
 IRIs are minted under the dataset's base (docs/model.md lists them); no blank nodes are made,
-so every export is stable. Triples are pyoxigraph terms, which are cheap to create and are
-checked as valid IRIs when made; duplicates are removed and the set is sorted once.
+so every export is stable. Terms are pyoxigraph's, which are cheap to create and are checked
+as valid IRIs when made, one object per IRI; a triple is a `Statement` of shared terms (see
+pipeline.rdfio); duplicates are removed and the set is sorted once.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import quote
 
-from pyoxigraph import Literal, NamedNode, Triple
+from pyoxigraph import Literal, NamedNode
 
 from pipeline.cslcache import csl_year, normalise_doi
 from pipeline.model import Claim, Corpus, Entity, Person, Reference, Source
+from pipeline.rdfio import AnyTriple, Statement
 from pipeline.report import Location
 from pipeline.triage import Triage
 from pipeline.vocab import (
@@ -54,7 +56,7 @@ class KnowledgeGraph:
     """The built graph: sorted unique triples and where each minted node was written."""
 
     base: str
-    triples: list[Triple]
+    triples: Sequence[AnyTriple]  # a `Statement` list when built; tests may pass `Triple`s
     origins: dict[str, Location] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -118,7 +120,7 @@ class _Builder:
     def __init__(self, corpus: Corpus):
         self.c = corpus
         self.base = corpus.dataset.base if corpus.dataset else DEFAULT_BASE
-        self.out: list[Triple] = []
+        self.out: list[Statement] = []
         self.origins: dict[str, Location] = {}
         self.agents = agent_slugs(corpus)
 
@@ -126,7 +128,7 @@ class _Builder:
         return n(f"{self.base}{kind}/{id_}")
 
     def add(self, s: NamedNode, p: str, o: Term) -> None:
-        self.out.append(Triple(s, n(p), o))
+        self.out.append(Statement(s, n(p), o))
 
     def many(self, s: NamedNode, p: str, objects: Iterable[Term]) -> None:
         for o in objects:

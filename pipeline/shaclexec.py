@@ -121,6 +121,9 @@ class _Data:
             self._paths[path] = {f: tuple(vs) for f, vs in pairs.items()}
         return self._paths[path]
 
+    def forget(self, path: str) -> None:
+        self._paths.pop(path, None)
+
     def instances(self, cls: str) -> frozenset[Term]:
         if cls not in self._classes:
             query = f"SELECT DISTINCT ?x WHERE {{ ?x a/{_SUBCLASS}* <{cls}> }}"
@@ -251,11 +254,40 @@ def run_core(
     """Every validation result of the compiled shapes, as pySHACL would report it."""
     data = _Data(store, unmap)
     results: list[RawResult] = []
-    for targeted in compiled:
+    last = _last_uses(compiled)
+    for i, targeted in enumerate(compiled):
         focus = sorted(data.focus(targeted.targets), key=str)
         for shape, c, f, v in _failures(data, targeted.shape, focus):
             rule = shape.name or str(SH) + c.component
             value = None if v is None else _text(v)
             for message in shape.messages:
                 results.append(RawResult(rule, shape.severity, _text(f), value, message))
+        # A path's values (every focus node's, catalogue-wide) are dropped once no later
+        # shape reads them: they were a gigabyte at 10,000 conditions when all were kept.
+        # A path this walk missed is kept, and a dropped one read again is looked up again.
+        for path in last.get(i, ()):
+            data.forget(path)
     return results
+
+
+def _last_uses(compiled: list[Targeted]) -> dict[int, list[str]]:
+    """The paths each targeted shape is the last to read, by its index."""
+    last: dict[str, int] = {}
+
+    def walk(shape: Shape, i: int) -> None:
+        if shape.path is not None:
+            last[shape.path] = i
+        for c in shape.constraints:  # sh:or's members are shapes among the arguments
+            for arg in c.args:
+                for member in arg if isinstance(arg, tuple | list) else ():
+                    if isinstance(member, Shape):
+                        walk(member, i)
+        for prop in shape.properties:
+            walk(prop, i)
+
+    for i, targeted in enumerate(compiled):
+        walk(targeted.shape, i)
+    by_index: dict[int, list[str]] = {}
+    for path, i in sorted(last.items()):
+        by_index.setdefault(i, []).append(path)
+    return by_index

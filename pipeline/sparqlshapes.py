@@ -20,7 +20,6 @@ from pyoxigraph import (
     NamedNode,
     RdfFormat,
     Store,
-    Triple,
     Variable,
 )
 from rdflib import Graph, URIRef
@@ -28,7 +27,7 @@ from rdflib import Literal as RdfLiteral
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node as Node_
 
-from pipeline.rdfio import ntriples_stream
+from pipeline.rdfio import AnyTriple, ntriples_stream
 from pipeline.report import Severity
 
 _SEVERITY: dict[object, Severity] = {
@@ -173,7 +172,7 @@ def run_constraints(store: Store, constraints: list[SparqlConstraint]) -> list[R
     return results
 
 
-def load_store(triples: Sequence[Triple]) -> Store:
+def load_store(triples: Sequence[AnyTriple]) -> Store:
     """An in-memory store holding the triples in its default graph.
 
     Parsed from an N-Triples stream made a batch at a time, not added quad by quad: the same

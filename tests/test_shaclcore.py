@@ -240,3 +240,34 @@ def test_not_exists_becomes_minus_only_when_exact(rest: str, pattern: str, expec
     from pipeline.sparqlbulk import _anti_join_safe
 
     assert _anti_join_safe(pattern, rest) is expected
+
+
+def test_each_path_is_looked_up_once_and_dropped_after_its_last_shape(
+    real_graph: KnowledgeGraph, shapes: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_core keeps a path's values only until the last shape that reads them: every path
+    read is one it knows to drop, none is read again after being dropped, and none is left."""
+    from pipeline import shaclexec
+    from pipeline.sparqlshapes import load_store
+
+    core, _ = split_shapes(shapes)
+    compiled, _rest = compile_shapes(core)
+    queried: list[str] = []
+    left: list[dict[str, object]] = []
+    original = shaclexec._Data.values
+
+    def values(self: shaclexec._Data, path: str) -> object:
+        if path not in self._paths:
+            queried.append(path)
+        left[:] = [self._paths]
+        return original(self, path)
+
+    monkeypatch.setattr(shaclexec._Data, "values", values)
+    results = shaclexec.run_core(load_store(real_graph.triples), compiled)
+    assert len(queried) > 30
+    assert len(set(queried)) == len(queried)  # never looked up again after being dropped
+    assert {p for paths in shaclexec._last_uses(compiled).values() for p in paths} == set(queried)
+    assert left == [{}]  # nothing kept once validation is over
+    monkeypatch.undo()
+    monkeypatch.setattr(shaclexec._Data, "forget", lambda self, path: None)
+    assert shaclexec.run_core(load_store(real_graph.triples), compiled) == results  # all kept

@@ -71,7 +71,7 @@ class _Graph:
     run when asked for, rather than the whole graph being copied into dictionaries (which at
     10,000 conditions held millions of objects for the length of the export)."""
 
-    def __init__(self, triples: Sequence[Any]):  # pyoxigraph Triples, never RDF-star
+    def __init__(self, triples: Sequence[Any]):  # `Statement`s or `Triple`s, never RDF-star
         self.triples = triples
         self.spans: dict[str, tuple[int, int]] = {}
         self.claims_of: dict[str, list[str]] = defaultdict(list)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
-
-from pyoxigraph import Triple
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pipeline.graph import KnowledgeGraph
 from pipeline.model import Corpus
+from pipeline.rdfio import AnyTriple
 from pipeline.report import Report
 from pipeline.triage import Triage
 
 if TYPE_CHECKING:
     from pipeline.markup.policy import InclusionPolicy
+
+T = TypeVar("T", bound=AnyTriple)
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,10 @@ def content(data: Output) -> bytes:
     return data if isinstance(data, bytes) else data.join()
 
 
-def subject_batches(triples: Iterable[Triple], size: int) -> Iterator[list[Triple]]:
+def subject_batches(triples: Iterable[T], size: int) -> Iterator[list[T]]:
     """Sorted triples in runs of at least `size` (the last may be shorter), never splitting
     one subject's triples, so each run serialises on its own as it would within the whole."""
-    batch: list[Triple] = []
+    batch: list[T] = []
     for t in triples:
         if len(batch) >= size and t.subject != batch[-1].subject:
             yield batch

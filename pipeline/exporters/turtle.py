@@ -9,12 +9,12 @@ internal ordering.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from pyoxigraph import RdfFormat, Triple
+from pyoxigraph import RdfFormat
 
 from pipeline.exporters.base import Chunks, ExportContext, Output, subject_batches
-from pipeline.rdfio import to_bytes
+from pipeline.rdfio import AnyTriple, to_bytes
 from pipeline.vocab import PREFIXES
 
 DATA_KINDS = ("entity", "source", "reference", "person", "organization")
@@ -29,7 +29,7 @@ BATCH = 100_000  # triples serialised at a time, whole subjects only
 
 
 def turtle(
-    triples: list[Triple], prefixes: dict[str, str], header: str = "", batch: int = BATCH
+    triples: Sequence[AnyTriple], prefixes: dict[str, str], header: str = "", batch: int = BATCH
 ) -> Chunks:
     """Turtle written a run of subjects at a time: the serializer writes each subject's block
     on its own, so the runs, without their prefix lines, join into the whole file's body."""
