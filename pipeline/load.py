@@ -145,7 +145,7 @@ class _FileReader:
     def origin(self, path: tuple[Any, ...], fields: dict[str, tuple[Any, ...]]) -> Origin:
         position = self.doc.position
         line, col = position(path)
-        return Origin(
+        return Origin.of(
             Location(self.name, line, col),
             {k: position((*path, *sub)) for k, sub in fields.items()},
         )

@@ -32,7 +32,7 @@ class Stage(StrEnum):
     MARKUP = "markup"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A place in a data file; line and column are 1-based, 0 when unknown."""
 
@@ -46,7 +46,7 @@ class Location:
         return self.file
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """One finding. `rule` is a stable kebab-case name tests and tools can rely on."""
 

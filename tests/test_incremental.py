@@ -75,3 +75,19 @@ def test_cache_reuses_unchanged_files_only(data: Path, tmp_path: Path) -> None:
     assert [p.format() for p in first.report.problems] == [
         p.format() for p in fresh.report.problems
     ]
+
+
+def test_cached_records_keep_their_fields_positions(data: Path, tmp_path: Path) -> None:
+    """Origins are compact (shared field names, one array of positions) and survive the cache."""
+    run_pipeline(data, validate=False, export=False, cache=LoadCache(tmp_path / FOLDER))
+    again = LoadCache(tmp_path / FOLDER)
+    cached = run_pipeline(data, validate=False, export=False, cache=again).corpus
+    fresh = run_pipeline(data, validate=False, export=False).corpus
+    assert cached is not None and fresh is not None and again.misses == 0
+    for cid, claim in fresh.claims.items():
+        origin = claim.origin
+        assert origin.at("evidence.0.quote").line > origin.at("id").line > 0
+        assert origin.at("no.such.field") == origin.item
+        for key in origin.keys:
+            assert cached.claims[cid].origin.at(key) == origin.at(key)
+    assert len({id(c.origin.keys) for c in fresh.claims.values()}) < len(fresh.claims) / 10
