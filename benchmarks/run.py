@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,17 +35,40 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _steal() -> tuple[int, int] | None:
+    """(steal, total) jiffies of the whole machine so far, from /proc/stat (Linux only).
+
+    On a virtual machine the host can take the CPU away ("steal"): wall time then grows
+    while the process's CPU time does not, which is why builds also report CPU seconds."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    jiffies = [int(f) for f in fields]
+    return (jiffies[7] if len(jiffies) > 7 else 0), sum(jiffies)
+
+
 def child_build(data: Path, out: Path, cache: bool) -> dict[str, object]:
     from pipeline.build import build
 
     if not cache:
         os.environ["CRAMPKG_NO_CACHE"] = "1"
-    start = time.perf_counter()
+    steal, cpu, start = _steal(), _cpu_s(), time.perf_counter()
     result = build(data, out)
-    total = time.perf_counter() - start
+    total, cpu, after = time.perf_counter() - start, _cpu_s() - cpu, _steal()
     assert result.report.conforms, result.report.summary()
+    stolen = None
+    if steal is not None and after is not None and after[1] > steal[1]:
+        stolen = (after[0] - steal[0]) / (after[1] - steal[1])
     return {
         "total": total,
+        "cpu": cpu,
+        "steal_share": stolen,
         "stages": result.timings,
         "peak_mb": _peak_mb(),
         "triples": len(result.graph or []),
@@ -221,6 +245,14 @@ def table(result: dict[str, object]) -> str:
             + " | ".join(cells)
             + f" | {full['total']:.1f} | {full['peak_mb']:.0f} | {b} | {ratio} |"
         )
+    sizes = result["sizes"]  # type: ignore[index]
+    for small, large in pairwise(sizes):
+        a, b = small["full"], large["full"]
+        lines.append(
+            f"\ngrowth N={small['n']} -> {large['n']}: wall {b['total'] / a['total']:.1f}, "
+            f"CPU {b['cpu'] / a['cpu']:.1f} (CPU s {a['cpu']:.1f} -> {b['cpu']:.1f}; "
+            f"machine's steal {_share(a)} and {_share(b)})"
+        )
     inc, real = result["incremental"], result["real"]  # type: ignore[index]
     lines.append(
         f"\nincremental at N={inc['n']}: {inc['incremental']['total']:.1f} s vs full "
@@ -231,6 +263,11 @@ def table(result: dict[str, object]) -> str:
         f"(ratio {real['ratio']:.2f})"
     )
     return "\n".join(lines)
+
+
+def _share(build: dict[str, object]) -> str:
+    stolen = build.get("steal_share")
+    return "unknown" if stolen is None else f"{100 * float(stolen):.0f}%"  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
