@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from pyoxigraph import RdfFormat
+from pyoxigraph import RdfFormat, Triple
 
 from pipeline.build import run_pipeline
 from pipeline.distdir import Staging
@@ -22,7 +22,7 @@ from pipeline.exporters.jsonld import dumps, graph_chunks
 from pipeline.exporters.ntriples import ntriples
 from pipeline.exporters.turtle import data_prefixes, turtle
 from pipeline.graph import KnowledgeGraph
-from pipeline.rdfio import to_bytes
+from pipeline.rdfio import Statement, to_bytes
 from tests.conftest import DATA, MINIMAL
 
 SIZES = [1, 2, 7, 1000, 10**9]
@@ -79,3 +79,17 @@ def test_staging_writes_pieces_and_hashes_the_whole(tmp_path: Path) -> None:
     with Staging(tmp_path / "out") as stage:
         assert stage.write("f", pieces.produce()) == (4, hashlib.sha256(b"abcd").hexdigest())
         assert (stage.path / "f").read_bytes() == b"abcd"
+
+
+def test_statements_read_and_print_as_pyoxigraph_triples(kg: KnowledgeGraph) -> None:
+    """The graph's `Statement`s stand in for pyoxigraph `Triple`s: same text, so the same sort
+    order and N-Triples lines, the same serialisation, and the graph shares its IRI terms."""
+    triples = [Triple(*t) for t in kg.triples]
+    assert all(isinstance(t, Statement) for t in kg.triples)
+    assert [str(t) for t in kg.triples] == [str(t) for t in triples]
+    assert to_bytes(kg.triples, RdfFormat.TURTLE) == to_bytes(triples, RdfFormat.TURTLE)
+    assert [(t.subject, t.predicate, t.object) for t in kg.triples] == [
+        (t.subject, t.predicate, t.object) for t in triples
+    ]
+    subjects = {t.subject.value: t.subject for t in kg.triples}
+    assert all(t.subject is subjects[t.subject.value] for t in kg.triples)
