@@ -94,6 +94,9 @@ def agent_slugs(corpus: Corpus) -> dict[tuple[str, str], str]:
     return out
 
 
+# One node per IRI while a graph is built, so its Statements share their terms. Emptied when
+# the build ends: the graph keeps the nodes it uses, and a cache kept across builds would
+# hold every IRI a long-lived process ever minted (a million at 10,000 conditions).
 _N: dict[str, NamedNode] = {}
 
 
@@ -340,17 +343,20 @@ class _Builder:
 
 def build_graph(corpus: Corpus, triage: Triage | None = None) -> KnowledgeGraph:
     """All triples of the corpus, sorted and without duplicates."""
-    b = _Builder(corpus)
-    if triage is not None:
-        b.triage(triage)
-    b.dataset()
-    for key in sorted(corpus.sources):
-        b.source(corpus.sources[key])
-    for key in sorted(corpus.references):
-        b.reference(corpus.references[key])
-    for key in sorted(corpus.entities):
-        b.entity(corpus.entities[key])
-    for key in sorted(corpus.claims):
-        b.claim(corpus.claims[key])
-    triples = sorted(set(b.out), key=str)
-    return KnowledgeGraph(b.base, triples, b.origins)
+    try:
+        b = _Builder(corpus)
+        if triage is not None:
+            b.triage(triage)
+        b.dataset()
+        for key in sorted(corpus.sources):
+            b.source(corpus.sources[key])
+        for key in sorted(corpus.references):
+            b.reference(corpus.references[key])
+        for key in sorted(corpus.entities):
+            b.entity(corpus.entities[key])
+        for key in sorted(corpus.claims):
+            b.claim(corpus.claims[key])
+        triples = sorted(set(b.out), key=str)
+        return KnowledgeGraph(b.base, triples, b.origins)
+    finally:
+        _N.clear()

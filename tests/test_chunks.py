@@ -93,3 +93,12 @@ def test_statements_read_and_print_as_pyoxigraph_triples(kg: KnowledgeGraph) -> 
     ]
     subjects = {t.subject.value: t.subject for t in kg.triples}
     assert all(t.subject is subjects[t.subject.value] for t in kg.triples)
+
+
+def test_the_iri_cache_lives_for_one_build(kg: KnowledgeGraph) -> None:
+    """Terms are shared within a graph, not kept by the module for later builds."""
+    from pipeline import graph
+
+    assert kg.triples and not graph._N
+    again = run_pipeline(MINIMAL, validate=False, export=False).graph
+    assert again is not None and again.triples and not graph._N
