@@ -14,7 +14,8 @@ class Statement(NamedTuple):
 
     A pyoxigraph `Triple` keeps its own copy of its three terms, about 400 bytes, and makes
     new Python objects each time one is read; this tuple is 72 bytes and points at the
-    graph's one `NamedNode` per IRI: 1.7 GB less at 5 million triples. It reads like a
+    graph's one `NamedNode` per IRI (at 3,000 conditions the built graph went from 729 to
+    301 MB). It reads like a
     `Triple` (`.subject`, `.predicate`, `.object`), and its `str` is a `Triple`'s, the
     N-Triples line without " .", so sorting by `str` orders both alike."""
 

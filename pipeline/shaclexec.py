@@ -263,7 +263,7 @@ def run_core(
             for message in shape.messages:
                 results.append(RawResult(rule, shape.severity, _text(f), value, message))
         # A path's values (every focus node's, catalogue-wide) are dropped once no later
-        # shape reads them: they were a gigabyte at 10,000 conditions when all were kept.
+        # shape reads them: kept to the end they were +78 MB at 1,000 conditions, now +21.
         # A path this walk missed is kept, and a dropped one read again is looked up again.
         for path in last.get(i, ()):
             data.forget(path)
