@@ -341,6 +341,32 @@ class _Builder:
                 self.add(selector, OA + "suffix", text(ev.suffix, None))
 
 
+def sorted_unique(triples: list[Statement]) -> list[Statement]:
+    """`sorted(set(triples), key=str)`, a subject at a time.
+
+    A triple's text starts with its subject's, and the character after a subject (a space)
+    sorts before any character inside one, so ordering subjects, then each subject's triples
+    by the rest of their text, is the same order. It needs the sort keys of one subject's
+    triples at a time instead of a key string per triple at once, 5 million at 10,000
+    conditions and the build's peak memory once validation is partitioned."""
+    groups: dict[NamedNode, list[Statement]] = {}
+    for t in triples:
+        group = groups.get(t.subject)
+        if group is None:
+            groups[t.subject] = [t]
+        else:
+            group.append(t)
+    found: list[Statement] = []
+    for subject in sorted(groups, key=str):
+        group = groups.pop(subject)
+        found.extend(sorted(set(group), key=_rest) if len(group) > 1 else group)
+    return found
+
+
+def _rest(t: Statement) -> str:
+    return f"{t.predicate} {t.object}"
+
+
 def build_graph(corpus: Corpus, triage: Triage | None = None) -> KnowledgeGraph:
     """All triples of the corpus, sorted and without duplicates."""
     try:
@@ -356,7 +382,8 @@ def build_graph(corpus: Corpus, triage: Triage | None = None) -> KnowledgeGraph:
             b.entity(corpus.entities[key])
         for key in sorted(corpus.claims):
             b.claim(corpus.claims[key])
-        triples = sorted(set(b.out), key=str)
+        triples = sorted_unique(b.out)
+        b.out.clear()
         return KnowledgeGraph(b.base, triples, b.origins)
     finally:
         _N.clear()

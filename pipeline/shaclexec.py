@@ -249,14 +249,19 @@ def _failures(
 
 
 def run_core(
-    store: Store, compiled: list[Targeted], unmap: Callable[[Term], Term] = lambda t: t
+    store: Store,
+    compiled: list[Targeted],
+    unmap: Callable[[Term], Term] = lambda t: t,
+    owns: Callable[[Term], bool] | None = None,
 ) -> list[RawResult]:
-    """Every validation result of the compiled shapes, as pySHACL would report it."""
+    """Every validation result of the compiled shapes, as pySHACL would report it; with
+    `owns`, only those about the focus nodes it accepts (see pipeline.partition)."""
     data = _Data(store, unmap)
     results: list[RawResult] = []
     last = _last_uses(compiled)
     for i, targeted in enumerate(compiled):
-        focus = sorted(data.focus(targeted.targets), key=str)
+        found = data.focus(targeted.targets)
+        focus = sorted(found if owns is None else filter(owns, found), key=str)
         for shape, c, f, v in _failures(data, targeted.shape, focus):
             rule = shape.name or str(SH) + c.component
             value = None if v is None else _text(v)

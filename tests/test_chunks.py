@@ -102,3 +102,28 @@ def test_the_iri_cache_lives_for_one_build(kg: KnowledgeGraph) -> None:
     assert kg.triples and not graph._N
     again = run_pipeline(MINIMAL, validate=False, export=False).graph
     assert again is not None and again.triples and not graph._N
+
+
+def test_sorting_by_subject_groups_is_sorting_by_text(kg: KnowledgeGraph) -> None:
+    """`sorted_unique` (a subject at a time) orders exactly as sorting the N-Triples text,
+    also for IRIs that are prefixes of one another and for repeated triples."""
+    import random
+
+    from pyoxigraph import Literal, NamedNode
+
+    from pipeline.graph import sorted_unique
+
+    rng = random.Random(7)
+    iris = [
+        NamedNode(f"https://x.org/{a}{b}")
+        for a in ("a", "a/", "a-", "a.", "a#", "ab", "a0")
+        for b in ("", "b", "/c", "-", "0")
+    ]
+    objects = [*iris, Literal("a"), Literal("a", language="en"), Literal("1", datatype=iris[0])]
+    made = [
+        Statement(rng.choice(iris), rng.choice(iris[:6]), rng.choice(objects)) for _ in range(3000)
+    ]
+    assert sorted_unique(made) == sorted(set(made), key=str)
+    real = list(kg.triples)
+    rng.shuffle(real)
+    assert sorted_unique(real + real[:50]) == list(kg.triples)

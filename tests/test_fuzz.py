@@ -25,6 +25,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,8 @@ def check_round_trips(result: BuildResult) -> Triples:
     files = result.files
     nt = set(Graph().parse(data=files["graph.nt"], format="nt"))
     assert not [t for t in nt for n in t if not isinstance(n, URIRef | Literal)]
-    assert set(Graph().parse(data=files["graph.ttl"], format="turtle")) == nt
+    turtle = Graph().parse(data=files["graph.ttl"], format="turtle")
+    assert _decimal_values(set(turtle)) == _decimal_values(nt)
     assert pyld_triples(json.loads(files["graph.jsonld"])) == nt
     assert len(nt) == len(result.graph or [])
     for _, _, o in nt:  # every typed literal is in its datatype's lexical space
@@ -153,6 +155,20 @@ def check_round_trips(result: BuildResult) -> Triples:
         if kind in LEXICAL:
             assert re.fullmatch(LEXICAL[kind], str(o)), (str(o), kind)
     return nt
+
+
+def _decimal_values(triples: Triples) -> Triples:
+    """The triples with xsd:decimal literals compared by value: rdflib's Turtle parser reads
+    the bare decimal 0.000000001 through Python's Decimal, as "1E-9", whatever the setting
+    of rdflib.NORMALIZE_LITERALS (graph.nt, read verbatim, has "0.000000001")."""
+    decimal = XSD + "decimal"
+
+    def value(o: Node) -> Node:
+        if isinstance(o, Literal) and str(o.datatype) == decimal:
+            return Literal(format(Decimal(str(o)), "f"), datatype=URIRef(decimal))
+        return o
+
+    return {(s, p, value(o)) for s, p, o in triples}
 
 
 _AGENT = re.compile(r"[/#](person|organization)/[^/]+$")  # under a base ending in / or #
