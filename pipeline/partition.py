@@ -108,8 +108,11 @@ class _Reader:
     subjects whose triples with that predicate some shape reads."""
 
     index: GraphIndex
+    followed: frozenset[NamedNode]  # every predicate some edge names
     need: dict[NamedNode | None, set[Term]] = field(default_factory=dict)
     steps: dict[Signature, set[Term]] = field(default_factory=dict)
+    grouped: dict[Signature, dict[NamedNode, set[Term]]] = field(default_factory=dict)
+    by_nodes: dict[frozenset[Term], dict[NamedNode, set[Term]]] = field(default_factory=dict)
     read_once: set[Signature] = field(default_factory=set)
     plans: dict[tuple[int, frozenset[str]], tuple[list[tuple[Edge, bool]], set[str]]] = field(
         default_factory=dict
@@ -125,6 +128,34 @@ class _Reader:
             self.read_once.add(key)
             self.read(start, None if preds is None else map(NamedNode, preds))
 
+    def _objects(self, sig: Signature, start: set[Term]) -> dict[NamedNode, set[Term]]:
+        """The objects of the start nodes' triples by predicate, for the predicates some
+        edge names: one pass over their triples for all the steps leaving from them."""
+        found = self.grouped.get(sig)
+        if found is None:
+            # Different walks often reach the same nodes (a claim's evidence, an evidence's
+            # body): grouped once per set of nodes, whatever the walk.
+            same = frozenset(start)
+            found = self.by_nodes.get(same)
+            if found is not None:
+                self.grouped[sig] = found
+                return found
+            found = self.by_nodes[same] = {}
+            followed, triples, starts, runs = (
+                self.followed,
+                self.index.triples,
+                self.index.starts,
+                self.index.runs,
+            )
+            for x in start:
+                r = runs.get(x)
+                if r is not None:
+                    for t in triples[starts[r] : starts[r + 1]]:
+                        if t.predicate in followed:
+                            found.setdefault(t.predicate, set()).add(t.object)
+            self.grouped[sig] = found
+        return found
+
     def step(self, edge: Edge, forward: bool, sig: Signature, start: set[Term]) -> set[Term]:
         """The nodes one edge reaches from `start`, every triple it reads noted in `need`."""
         key = (sig, edge.predicates, edge.repeat, forward)
@@ -137,7 +168,11 @@ class _Reader:
         reached = set(start) if edge.repeat in ("*", "?") else set()
         if forward:
             self.read_from(sig, start, names)
-            nxt = self.index.objects(start, predicates)
+            if predicates is None:
+                nxt = self.index.objects(start, predicates)
+            else:
+                by_predicate = self._objects(sig, start)
+                nxt = set().union(*(by_predicate.get(p, ()) for p in predicates))
         else:
             assert predicates is not None  # `plan` never goes back along any predicate
             nxt = self.index.subjects(start, predicates)
@@ -293,6 +328,19 @@ def predicates_used(all_reads: Sequence[Reads]) -> set[NamedNode]:
     return used
 
 
+def _named(all_reads: Sequence[Reads]) -> set[str]:
+    """Every predicate an edge of these programs names."""
+    found: set[str] = set()
+    stack = [r.program for r in all_reads]
+    while stack:
+        program = stack.pop()
+        for branch in program.branches:
+            for edge in branch.edges:
+                found.update(edge.predicates or ())
+            stack.extend(branch.nested)
+    return found
+
+
 def _backward(program: Program, known: set[str]) -> set[NamedNode]:
     found: set[NamedNode] = set()
     for branch in program.branches:
@@ -327,9 +375,10 @@ def validate_in_partitions(
     for reads in all_reads:
         if reads.targets not in seeds:
             seeds[reads.targets] = _by_slice(_focus(index, reads), slices)
+    followed = frozenset(NamedNode(p) for p in _named(all_reads))
     results: list[RawResult] = []
     for k in range(slices.count):
-        reader = _Reader(index)
+        reader = _Reader(index, followed)
         for reads in all_reads:
             focus = seeds[reads.targets][k]
             if focus:
