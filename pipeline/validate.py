@@ -173,10 +173,11 @@ def _pyshacl(kg: KnowledgeGraph, shapes: Graph) -> list[Problem]:
 
 Compiled = tuple[list[Targeted], list[SparqlConstraint]]
 # A store costs about 366 bytes a triple. Up to a million triples (about 2,000 conditions,
-# 370 MB) one store is fastest; beyond, stores of 400,000 triples (about 150 MB) keep the
-# memory of validating 10,000 conditions from 4.2 GB to 2.7 GB for about 30 % more time.
+# 370 MB) one store is fastest. Beyond, stores of 50,000 triples: at 10,000 conditions
+# validation then peaked about 430 MB above the graph instead of 2.4 GB, in 94.9 s (one
+# store: 97.5 to 101.2 s; 400,000-triple stores: 106.9 to 117.1 s; docs/performance.md).
 WHOLE_MAX = 1_000_000
-PARTITION_TRIPLES = 400_000
+PARTITION_TRIPLES = 50_000
 
 
 def _compile(shapes: Graph) -> tuple[Compiled, Graph]:
