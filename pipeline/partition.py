@@ -20,7 +20,7 @@ import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Store, Triple
+from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from pipeline.rdfio import AnyTriple
 from pipeline.reads import (
@@ -29,11 +29,13 @@ from pipeline.reads import (
     TYPE,
     Branch,
     Edge,
-    Node,
     Program,
     Reads,
     Unreadable,
+    edges,
     plan,
+    variables,
+    walk,
 )
 from pipeline.sparqlshapes import RawResult
 
@@ -226,21 +228,10 @@ class _Reader:
         if key not in self.plans:
             order = plan(branch, set(known))
             used = {e.subject if fwd else e.object for e, fwd in order}
-            bound = known | {end for e, _ in order for end in (e.subject, e.object)}
-            used |= _mentioned(branch.nested) & {v for v in bound if isinstance(v, str)}
+            mentioned = {end for e in edges(branch.nested) for end in (e.subject, e.object)}
+            used |= mentioned & (known | variables(order))
             self.plans[key] = (order, {v for v in used if isinstance(v, str)})
         return self.plans[key]
-
-
-def _mentioned(programs: list[Program]) -> set[Node]:
-    """Every node the edges of these programs (and of their nested groups) mention."""
-    found: set[Node] = set()
-    for program in programs:
-        for branch in program.branches:
-            for edge in branch.edges:
-                found.update((edge.subject, edge.object))
-            found |= _mentioned(branch.nested)
-    return found
 
 
 def _key(term: Term) -> str:
@@ -324,36 +315,10 @@ def predicates_used(all_reads: Sequence[Reads]) -> set[NamedNode]:
         for kind, iri in reads.targets:
             if kind in ("targetSubjectsOf", "targetObjectsOf"):
                 used.add(NamedNode(iri))
-        used |= _backward(reads.program, {THIS})
+        for edge, forward in walk(reads.program, {THIS}):
+            if not forward:
+                used.update(NamedNode(p) for p in edge.predicates or ())
     return used
-
-
-def _named(all_reads: Sequence[Reads]) -> set[str]:
-    """Every predicate an edge of these programs names."""
-    found: set[str] = set()
-    stack = [r.program for r in all_reads]
-    while stack:
-        program = stack.pop()
-        for branch in program.branches:
-            for edge in branch.edges:
-                found.update(edge.predicates or ())
-            stack.extend(branch.nested)
-    return found
-
-
-def _backward(program: Program, known: set[str]) -> set[NamedNode]:
-    found: set[NamedNode] = set()
-    for branch in program.branches:
-        order = plan(branch, known)
-        found.update(
-            NamedNode(p) for e, forward in order if not forward for p in e.predicates or ()
-        )
-        inner = known | {
-            end for e, _ in order for end in (e.subject, e.object) if isinstance(end, str)
-        }
-        for nested in branch.nested:
-            found |= _backward(nested, inner)
-    return found
 
 
 def validate_in_partitions(
@@ -375,7 +340,8 @@ def validate_in_partitions(
     for reads in all_reads:
         if reads.targets not in seeds:
             seeds[reads.targets] = _by_slice(_focus(index, reads), slices)
-    followed = frozenset(NamedNode(p) for p in _named(all_reads))
+    programs = [r.program for r in all_reads]
+    followed = frozenset(NamedNode(p) for e in edges(programs) for p in e.predicates or ())
     results: list[RawResult] = []
     for k in range(slices.count):
         reader = _Reader(index, followed)
@@ -390,7 +356,7 @@ def validate_in_partitions(
 
         part = _store_triples(index, reader.need, owns)
         results.extend(r for r in engine(part, owns) if slices.of(r.focus) == k)
-        del part
+        del part  # before the next partition's reader runs
     return results
 
 
@@ -429,4 +395,4 @@ def _store_triples(
     return found
 
 
-__all__ = ["GraphIndex", "Store", "predicates_used", "validate_in_partitions"]
+__all__ = ["GraphIndex", "predicates_used", "validate_in_partitions"]

@@ -20,7 +20,7 @@ SERVICE raises `Unreadable`, and the caller validates the whole graph at once in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,18 +155,10 @@ def _constraint_edges(c: Constraint, node: Node, fresh: _Fresh) -> list[Edge]:
 
 def core_reads(targeted: Targeted) -> Reads:
     fresh = _Fresh("v")
-    targets = tuple((kind, _term_text(obj)) for kind, obj in targeted.targets)
-    literal = any(kind == "targetNode" and not _is_iri(obj) for kind, obj in targeted.targets)
+    targets = tuple((kind, obj.value) for kind, obj in targeted.targets)
+    literal = any(not isinstance(obj, NamedNode) for _, obj in targeted.targets)
     edges = _shape_edges(targeted.shape, THIS, fresh)
     return Reads(targets, literal, Program([Branch(edges)]))
-
-
-def _term_text(term: Any) -> str:
-    return str(term.value)
-
-
-def _is_iri(term: Any) -> bool:
-    return isinstance(term, NamedNode)
 
 
 # --- SHACL-SPARQL constraints ------------------------------------------------------------
@@ -330,14 +322,28 @@ def _ready(node: Node, known: set[str]) -> bool:
 
 def check(reads: Reads) -> None:
     """Raise `Unreadable` unless every branch (and nested group) can be planned."""
-    _check_program(reads.program, {THIS})
+    for _ in walk(reads.program, {THIS}):
+        pass
 
 
-def _check_program(program: Program, known: set[str]) -> None:
+def walk(program: Program, known: set[str]) -> Iterator[tuple[Edge, bool]]:
+    """Every edge of the program and of its nested groups, planned: (edge, forward)."""
     for branch in program.branches:
         order = plan(branch, known)
-        inner = set(known) | {
-            end for e, _ in order for end in (e.subject, e.object) if isinstance(end, str)
-        }
+        yield from order
+        inner = known | variables(order)
         for nested in branch.nested:
-            _check_program(nested, inner)
+            yield from walk(nested, inner)
+
+
+def variables(order: list[tuple[Edge, bool]]) -> set[str]:
+    """The variables a planned branch binds."""
+    return {end for e, _ in order for end in (e.subject, e.object) if isinstance(end, str)}
+
+
+def edges(programs: Iterable[Program]) -> Iterator[Edge]:
+    """Every edge of these programs and of their nested groups, unplanned."""
+    for program in programs:
+        for branch in program.branches:
+            yield from branch.edges
+            yield from edges(branch.nested)

@@ -217,7 +217,7 @@ def validate_graph(
     the project's shapes already compiled for the default engine (see `cached_compiled`).
     A graph of more than `partition_above` triples is validated a partition of about
     `partition` triples at a time (pipeline.partition: the same results in a fraction of the
-    memory, for some more time); None validates any graph whole."""
+    memory); None validates any graph whole."""
     problems: list[Problem] = []
     if compiled is None or shapes is not None or engine != "oxigraph":
         shapes = shapes if shapes is not None else load_shapes()
