@@ -109,6 +109,8 @@ def test_broken_fixtures_in_partitions() -> None:
     whole = _problems(kg, None)
     assert len(whole) > 20
     assert _problems(kg, 50) == whole
+    reference = validate_graph(kg, engine="pyshacl").problems  # pySHACL over the whole graph
+    assert sorted(p.format() for p in reference) == whole
 
 
 def test_a_reader_that_skips_backward_steps_is_caught(
