@@ -120,8 +120,12 @@ def _where(kg: KnowledgeGraph, focus: str) -> Location | None:
     """The YAML position of a node, or of the nearest minted node above it in the IRI."""
     iri = focus
     while iri:
-        if iri in kg.origins:
-            return kg.origins[iri]
+        try:
+            where = kg.origins.get(OxNamedNode(iri))
+        except ValueError:  # not an IRI: a blank node, or a stem such as "https:"
+            where = None
+        if where is not None:
+            return where
         if "/" not in iri:
             break
         iri = iri.rsplit("/", 1)[0]

@@ -23,6 +23,7 @@ from pipeline.exporters.ntriples import ntriples
 from pipeline.exporters.turtle import data_prefixes, turtle
 from pipeline.graph import KnowledgeGraph
 from pipeline.rdfio import Statement, to_bytes
+from pipeline.triples import TripleTable, sorted_table, table_of
 from tests.conftest import DATA, MINIMAL
 
 SIZES = [1, 2, 7, 1000, 10**9]
@@ -67,7 +68,7 @@ def test_empty_graph_is_an_empty_list() -> None:
 
 def test_runs_never_split_a_subject(kg: KnowledgeGraph) -> None:
     runs = list(subject_batches(kg.triples, 3))
-    assert [t for run in runs for t in run] == kg.triples
+    assert [t for run in runs for t in run] == list(kg.triples)
     for before, after in itertools.pairwise(runs):
         assert len(before) >= 3 and before[-1].subject != after[0].subject
 
@@ -95,23 +96,33 @@ def test_statements_read_and_print_as_pyoxigraph_triples(kg: KnowledgeGraph) -> 
     assert all(t.subject is subjects[t.subject.value] for t in kg.triples)
 
 
-def test_the_iri_cache_lives_for_one_build(kg: KnowledgeGraph) -> None:
-    """Terms are shared within a graph, not kept by the module for later builds."""
-    from pipeline import graph
+def test_the_triple_table_reads_like_a_list_of_statements(kg: KnowledgeGraph) -> None:
+    """The graph keeps its triples as columns of term numbers (pipeline.triples); read by
+    index, negative index, slice with or without a step, or in order, it gives the same
+    `Statement`s a list would, sharing the graph's terms."""
+    table = kg.triples
+    assert isinstance(table, TripleTable)
+    listed = list(table)
+    assert len(listed) == len(table) > 100
+    assert all(type(t) is Statement for t in listed)
+    for i in (0, 1, len(listed) // 2, len(listed) - 1, -1, -len(listed)):
+        assert table[i] == listed[i]
+    for cut in (slice(None), slice(3, 40), slice(-20, None), slice(None, None, -7), slice(5, 5)):
+        assert table[cut] == listed[cut]
+    assert list(reversed(table)) == listed[::-1]
+    assert listed[-3] in table and table.index(listed[-3]) == len(listed) - 3
+    with pytest.raises(IndexError):
+        table[len(listed)]
+    assert all(t.subject is table.terms[n] for t, n in zip(listed, table.s, strict=True))
 
-    assert kg.triples and not graph._N
-    again = run_pipeline(MINIMAL, validate=False, export=False).graph
-    assert again is not None and again.triples and not graph._N
 
-
-def test_sorting_by_subject_groups_is_sorting_by_text(kg: KnowledgeGraph) -> None:
-    """`sorted_unique` (a subject at a time) orders exactly as sorting the N-Triples text,
-    also for IRIs that are prefixes of one another and for repeated triples."""
+def test_sorting_the_table_is_sorting_by_text(kg: KnowledgeGraph) -> None:
+    """`sorted_table` (a counting sort by subject, then a subject's triples by text) orders
+    exactly as sorting the N-Triples text, also for IRIs that are prefixes of one another,
+    and drops repeated triples, also when an equal literal was made twice."""
     import random
 
     from pyoxigraph import Literal, NamedNode
-
-    from pipeline.graph import sorted_unique
 
     rng = random.Random(7)
     iris = [
@@ -119,11 +130,24 @@ def test_sorting_by_subject_groups_is_sorting_by_text(kg: KnowledgeGraph) -> Non
         for a in ("a", "a/", "a-", "a.", "a#", "ab", "a0")
         for b in ("", "b", "/c", "-", "0")
     ]
-    objects = [*iris, Literal("a"), Literal("a", language="en"), Literal("1", datatype=iris[0])]
+
+    def objects() -> list[NamedNode | Literal]:
+        return [*iris, Literal("a"), Literal("a", language="en"), Literal("1", datatype=iris[0])]
+
     made = [
-        Statement(rng.choice(iris), rng.choice(iris[:6]), rng.choice(objects)) for _ in range(3000)
+        Statement(rng.choice(iris), rng.choice(iris[:6]), rng.choice(objects()))
+        for _ in range(3000)
     ]
-    assert sorted_unique(made) == sorted(set(made), key=str)
+    table = table_of(made)
+    assert len(table.terms) > len(iris) + 3  # equal literals under different numbers
+    assert list(sorted_table(table.terms, table.s, table.p, table.o)) == sorted(
+        set(made), key=str
+    )
     real = list(kg.triples)
     rng.shuffle(real)
-    assert sorted_unique(real + real[:50]) == list(kg.triples)
+    again = table_of(real + real[:50])
+    assert list(sorted_table(again.terms, again.s, again.p, again.o)) == real_sorted(kg)
+
+
+def real_sorted(kg: KnowledgeGraph) -> list[Statement]:
+    return sorted(set(kg.triples), key=str)

@@ -116,3 +116,35 @@ def test_code_value_shape_checks_every_system_as_vocab_does(shapes) -> None:  # 
     for i, (name, code) in enumerate(codes[:-1]):
         refused = CODE_SYSTEMS[name].pattern.fullmatch(code) is None
         assert (f"{BASE}code/t/{i}" in flagged) == refused, (name, code)
+
+
+def test_a_problem_points_at_the_yaml_that_wrote_its_focus_node(shapes) -> None:  # type: ignore[no-untyped-def]
+    """A SHACL problem is reported at the YAML of its focus node (`KnowledgeGraph.origins`),
+    or, for a node not minted itself, at that of the nearest minted IRI above it."""
+    from pipeline.build import run_pipeline
+    from pipeline.rdfio import Statement
+
+    kg = run_pipeline(MINIMAL, validate=False, export=False).graph
+    assert kg is not None
+    label = "http://www.w3.org/2004/02/skos/core#prefLabel"
+    entity = next(t.subject for t in kg.triples if t.predicate.value == label)
+    exact = "http://www.w3.org/ns/oa#exact"
+    selector = next(t.subject for t in kg.triples if t.predicate.value == exact)
+    broken = [
+        t
+        for t in kg.triples
+        if (t.subject, t.predicate.value) not in {(entity, label), (selector, exact)}
+    ]
+    # a child IRI nobody minted, typed as a claim: reported where its parent was written
+    child = type(entity)(f"{selector.value}/unminted")
+    rdf_type = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+    claim_class = type(entity)("https://w3id.org/crampkg/ontology#Claim")
+    some_type = next(t.predicate for t in kg.triples if t.predicate.value == rdf_type)
+    broken.append(Statement(child, some_type, claim_class))
+    outcome = validate_graph(KnowledgeGraph(kg.base, sorted(broken, key=str), kg.origins), shapes)
+    where = {p.node: p.location for p in outcome.problems}
+    evidence = type(entity)(selector.value.removesuffix("/selector"))  # reads the quote
+    assert where[entity.value] == kg.origins[entity] is not None
+    assert where[evidence.value] == kg.origins[evidence] is not None
+    assert where[child.value] == kg.origins[selector] != kg.origins[evidence]
+    assert kg.origins[entity].file != kg.origins[evidence].file  # an entity, a claim file
