@@ -140,9 +140,7 @@ def test_sorting_the_table_is_sorting_by_text(kg: KnowledgeGraph) -> None:
     ]
     table = table_of(made)
     assert len(table.terms) > len(iris) + 3  # equal literals under different numbers
-    assert list(sorted_table(table.terms, table.s, table.p, table.o)) == sorted(
-        set(made), key=str
-    )
+    assert list(sorted_table(table.terms, table.s, table.p, table.o)) == sorted(set(made), key=str)
     real = list(kg.triples)
     rng.shuffle(real)
     again = table_of(real + real[:50])

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from pyoxigraph import Literal
@@ -39,6 +38,7 @@ from pipeline.exporters.api_context import (
 )
 from pipeline.exporters.api_schema import condition_schema, index_schema
 from pipeline.exporters.base import ExportContext, Output, later
+from pipeline.exporters.nodes import Node, NodeIndex
 from pipeline.vocab import (
     BIBO,
     CITO,
@@ -54,51 +54,11 @@ from pipeline.vocab import (
     XSD,
 )
 
-Node = dict[str, list[Term]]  # predicate IRI -> objects, in graph order
-
 TYPE = RDF + "type"
-_RDF_SUBJECT = RDF + "subject"
 MATCH_TERMS = ("exactMatch", "closeMatch", "broadMatch", "narrowMatch", "relatedMatch")
 # Condition properties left out of the documents (they repeat what the document says).
 OMITTED = frozenset({RDFS + "label", SKOS + "inScheme"})
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-
-
-class _Graph:
-    """Where each subject's triples are, and claims by their rdf:subject, in one pass.
-
-    The graph's triples are sorted, so each subject's are one run; a node is read from its
-    run when asked for, rather than the whole graph being copied into dictionaries (which at
-    10,000 conditions held millions of objects for the length of the export)."""
-
-    def __init__(self, triples: Sequence[Any]):  # `Statement`s or `Triple`s, never RDF-star
-        self.triples = triples
-        self.spans: dict[str, tuple[int, int]] = {}
-        self.claims_of: dict[str, list[str]] = defaultdict(list)
-        current, start = "", 0
-        for i, t in enumerate(triples):
-            s = t.subject.value
-            if s != current:
-                self._close(current, start, i)
-                current, start = s, i
-            if t.predicate.value == _RDF_SUBJECT:
-                self.claims_of[t.object.value].append(s)
-        self._close(current, start, len(triples))
-
-    def _close(self, subject: str, start: int, end: int) -> None:
-        if start == end:
-            return
-        if subject in self.spans:
-            raise ValueError(f"the graph's triples are not sorted: <{subject}> is in two runs")
-        self.spans[subject] = (start, end)
-
-    def node(self, iri: str) -> Node:
-        """A node's properties (a new dict each time, so builders can pop what they wrote)."""
-        start, end = self.spans.get(iri, (0, 0))
-        node: Node = {}
-        for t in self.triples[start:end]:
-            node.setdefault(t.predicate.value, []).append(t.object)
-        return node
 
 
 def _pop_all(node: Node, p: str) -> list[Term]:
@@ -138,7 +98,7 @@ def _evidence_order(iri: str) -> tuple[int, str]:
 
 
 class _Builder:
-    def __init__(self, graph: _Graph, base: str):
+    def __init__(self, graph: NodeIndex, base: str):
         self.g, self.base = graph, base
 
     def summary(self, iri: str) -> dict[str, Any]:
@@ -277,7 +237,7 @@ def _label_key(entity: dict[str, Any]) -> tuple[str, str]:
     return (str(entity["label"]).casefold(), str(entity["id"]))
 
 
-def condition_document(g: _Graph, b: _Builder, iri: str) -> dict[str, Any]:
+def condition_document(g: NodeIndex, b: _Builder, iri: str) -> dict[str, Any]:
     node = g.node(iri)
     for p in OMITTED:
         node.pop(p, None)
@@ -324,7 +284,7 @@ def condition_document(g: _Graph, b: _Builder, iri: str) -> dict[str, Any]:
     return doc
 
 
-def conditions(g: _Graph) -> list[str]:
+def conditions(g: NodeIndex) -> list[str]:
     """Conditions that are the subject of at least one claim, by IRI."""
     condition = CK + "Condition"
     return sorted(
@@ -340,7 +300,7 @@ def dumps(doc: Any) -> bytes:
 def api_files(ctx: ExportContext) -> dict[str, Output]:
     """Every API file; the condition documents are made as they are written."""
     base = ctx.graph.base
-    g = _Graph(ctx.graph.triples)
+    g = NodeIndex(ctx.graph.triples)
     b = _Builder(g, base)
     files: dict[str, Output] = {}
     index: list[dict[str, Any]] = []
