@@ -50,9 +50,11 @@ class NodeIndex:
         about = {n for n in set(table.p) if terms[n].value == _RDF_SUBJECT}
         number, current, start = -1, "", 0
         for i, (s, p) in enumerate(zip(table.s, table.p, strict=True)):
-            if s != number:
-                self._close(current, start, i)
-                number, current, start = s, terms[s].value, i
+            if s != number:  # equal IRIs may have two numbers: a run ends where the text does
+                number, iri = s, terms[s].value
+                if iri != current:
+                    self._close(current, start, i)
+                    current, start = iri, i
             if p in about:
                 self.claims_of[terms[table.o[i]].value].append(current)
         self._close(current, start, len(table))
