@@ -146,10 +146,12 @@ def _run(
     assert kg is not None
     if validate:
         from pipeline.validate import cached_compiled, validate_graph
+        from pipeline.validcache import PartitionMemo
 
         def shacl() -> None:
             compiled = cached_compiled(cache) if cache is not None else None
-            report.extend(validate_graph(kg, compiled=compiled).problems)
+            memo = PartitionMemo(cache) if cache is not None else None
+            report.extend(validate_graph(kg, compiled=compiled, memo=memo).problems)
 
         timer.run("validate", shacl, report.summary)
     if not export or not report.conforms:

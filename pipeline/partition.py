@@ -12,11 +12,14 @@ random damage, and shows that a reader missing one kind of step is caught.
 Blank nodes (and RDF-star triples) have no identity of their own across separately loaded
 stores, so a graph with any is validated whole, as is one whose shapes `pipeline.reads` cannot
 bound, and one whose triples are not grouped by subject (the built graph is sorted).
+
+The cuts fall where the content says (a subject whose key's CRC-32 hits, once a range is half
+full), not every `size` triples, so an edit moves no cut but maybe the next one: the other
+ranges keep the same stores, and a `Memo` can give their results from an earlier build.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -37,12 +40,16 @@ from pipeline.reads import (
     variables,
     walk,
 )
+from pipeline.slices import Bounds, Slices, key_of, slices_of
 from pipeline.sparqlshapes import RawResult
 
 Term = NamedNode | BlankNode | Literal | Triple
 _UNSTABLE = (BlankNode, Triple)  # terms without an identity of their own across stores
 # Validates one store's triples; may leave out results about focus nodes `owns` refuses.
 Engine = Callable[[Sequence[AnyTriple], Callable[[Term], bool]], list[RawResult]]
+# A partition's results, from `compute` or kept from an earlier build with the same store
+# triples and key range (pipeline.validcache).
+Memo = Callable[[Sequence[AnyTriple], Bounds, Callable[[], list[RawResult]]], list[RawResult]]
 Signature = tuple[object, ...]
 
 
@@ -234,33 +241,6 @@ class _Reader:
         return self.plans[key]
 
 
-def _key(term: Term) -> str:
-    return str(term) if isinstance(term, Triple) else term.value
-
-
-@dataclass(frozen=True)
-class _Slices:
-    bounds: list[str]  # the first key of every partition but the first
-
-    def of(self, key: str) -> int:
-        return bisect.bisect_right(self.bounds, key)
-
-    @property
-    def count(self) -> int:
-        return len(self.bounds) + 1
-
-
-def _slices(index: GraphIndex, size: int) -> _Slices:
-    """Key ranges of about `size` triples each (by subject, in the graph's order)."""
-    bounds: set[str] = set()
-    next_cut = size
-    for r in range(len(index.starts) - 1):
-        if index.starts[r] >= next_cut:
-            bounds.add(_key(index.triples[index.starts[r]].subject))
-            next_cut = index.starts[r] + size
-    return _Slices(sorted(bounds))
-
-
 def _focus(index: GraphIndex, reads: Reads) -> set[Term]:
     """A shape's focus nodes in the whole graph."""
     focus: set[Term] = set()
@@ -322,16 +302,21 @@ def predicates_used(all_reads: Sequence[Reads]) -> set[NamedNode]:
 
 
 def validate_in_partitions(
-    triples: Sequence[AnyTriple], all_reads: Sequence[Reads], engine: Engine, size: int
+    triples: Sequence[AnyTriple],
+    all_reads: Sequence[Reads],
+    engine: Engine,
+    size: int,
+    memo: Memo | None = None,
 ) -> list[RawResult] | None:
-    """`engine`'s results on the whole graph, computed a partition at a time; None when the
-    graph cannot be partitioned exactly (the caller then validates it whole)."""
+    """`engine`'s results on the whole graph, computed a partition at a time (through `memo`,
+    when given); None when the graph cannot be partitioned exactly (the caller then validates
+    it whole)."""
     if any(r.literal_targets for r in all_reads):
         return None
     index = GraphIndex.of(triples, predicates_used(all_reads))
     if not index.exact:
         return None
-    slices = _slices(index, size)
+    slices = slices_of(lambda r: index.triples[index.starts[r]].subject, index.starts, size)
     if slices.count < 2:
         return None
     # Focus nodes by partition, worked out once per distinct set of targets (many shapes
@@ -352,22 +337,28 @@ def validate_in_partitions(
                 reader.program(reads.program, {THIS: (("focus", reads.targets), focus)})
 
         def owns(node: Term, k: int = k) -> bool:
-            return isinstance(node, Literal) or slices.of(_key(node)) == k
+            return isinstance(node, Literal) or slices.of(key_of(node)) == k
 
         part = _store_triples(index, reader.need, owns)
-        results.extend(r for r in engine(part, owns) if slices.of(r.focus) == k)
-        del part  # before the next partition's reader runs
+
+        def run(
+            part: list[AnyTriple] = part, owns: Callable[[Term], bool] = owns, k: int = k
+        ) -> list[RawResult]:
+            return [r for r in engine(part, owns) if slices.of(r.focus) == k]
+
+        results.extend(run() if memo is None else memo(part, slices.range(k), run))
+        del part, run  # before the next partition's reader runs
     return results
 
 
-def _by_slice(focus: set[Term], slices: _Slices) -> list[set[Term]]:
+def _by_slice(focus: set[Term], slices: Slices) -> list[set[Term]]:
     found: list[set[Term]] = [set() for _ in range(slices.count)]
     everywhere: set[Term] = set()
     for x in focus:
         if isinstance(x, Literal):
             everywhere.add(x)  # engines write a literal's key differently: read it everywhere
         else:
-            found[slices.of(_key(x))].add(x)
+            found[slices.of(key_of(x))].add(x)
     for part in found:
         part.update(everywhere)
     return found

@@ -42,6 +42,7 @@ from pipeline.sparqlshapes import (
 
 if TYPE_CHECKING:
     from pipeline.cache import LoadCache
+    from pipeline.partition import Memo
 
 _SEVERITY = {SH.Violation: Severity.VIOLATION, SH.Warning: Severity.WARNING, SH.Info: Severity.INFO}
 
@@ -216,13 +217,18 @@ def validate_graph(
     compiled: Compiled | None = None,
     partition: int | None = PARTITION_TRIPLES,
     partition_above: int = WHOLE_MAX,
+    memo: Memo | None = None,
 ) -> ValidationOutcome:
     """Every finding of the shapes (the project's, unless given) on the graph. `compiled` is
     the project's shapes already compiled for the default engine (see `cached_compiled`).
     A graph of more than `partition_above` triples is validated a partition of about
     `partition` triples at a time (pipeline.partition: the same results in a fraction of the
-    memory); None validates any graph whole."""
+    memory); None validates any graph whole. `memo` gives partitions' results kept from an
+    earlier build (pipeline.validcache); it is used only with the project's shapes, for which
+    it is keyed."""
     problems: list[Problem] = []
+    if shapes is not None:
+        memo = None  # the memo is keyed by the project's shapes files, not these
     if compiled is None or shapes is not None or engine != "oxigraph":
         shapes = shapes if shapes is not None else load_shapes()
         check_shapes_offline(shapes)
@@ -236,7 +242,7 @@ def validate_graph(
         if needs_pyshacl(rest):
             problems = _pyshacl(kg, rest)
     if partition and len(kg.triples) > max(partition, partition_above):
-        parts = _in_partitions(compiled, kg.triples, partition)
+        parts = _in_partitions(compiled, kg.triples, partition, memo)
         if parts is not None:
             return _outcome(kg, problems, parts)
     return _outcome(kg, problems, _run_compiled(compiled, kg.triples))
@@ -254,7 +260,7 @@ def _run_compiled(
 
 
 def _in_partitions(
-    compiled: Compiled, triples: Sequence[AnyTriple], size: int
+    compiled: Compiled, triples: Sequence[AnyTriple], size: int, memo: Memo | None = None
 ) -> list[RawResult] | None:
     """The same results from a store per partition (pipeline.partition), or None when the
     shapes' reads cannot be bounded or the graph cannot be cut exactly."""
@@ -268,7 +274,7 @@ def _in_partitions(
     except Unreadable:
         return None
     return validate_in_partitions(
-        triples, all_reads, lambda part, owns: _run_compiled(compiled, part, owns), size
+        triples, all_reads, lambda part, owns: _run_compiled(compiled, part, owns), size, memo
     )
 
 
