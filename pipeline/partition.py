@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
@@ -45,11 +46,22 @@ from pipeline.sparqlshapes import RawResult
 
 Term = NamedNode | BlankNode | Literal | Triple
 _UNSTABLE = (BlankNode, Triple)  # terms without an identity of their own across stores
-# Validates one store's triples; may leave out results about focus nodes `owns` refuses.
-Engine = Callable[[Sequence[AnyTriple], Callable[[Term], bool]], list[RawResult]]
-# A partition's results, from `compute` or kept from an earlier build with the same store
-# triples and key range (pipeline.validcache).
-Memo = Callable[[Sequence[AnyTriple], Bounds, Callable[[], list[RawResult]]], list[RawResult]]
+
+
+class Engine(Protocol):
+    """Validates one store's triples (given as N-Triples too, when they were serialised
+    already); may leave out results about focus nodes `owns` refuses."""
+
+    def __call__(
+        self, part: Sequence[AnyTriple], owns: Callable[[Term], bool], ntriples: bytes = ...
+    ) -> list[RawResult]: ...
+
+
+# A partition's results, from `compute` (handed the store's N-Triples when the memo made
+# them) or kept from an earlier build with the same store triples and key range
+# (pipeline.validcache).
+Compute = Callable[[bytes | None], list[RawResult]]
+Memo = Callable[[Sequence[AnyTriple], Bounds, Compute], list[RawResult]]
 Signature = tuple[object, ...]
 
 
@@ -342,9 +354,13 @@ def validate_in_partitions(
         part = _store_triples(index, reader.need, owns)
 
         def run(
-            part: list[AnyTriple] = part, owns: Callable[[Term], bool] = owns, k: int = k
+            ntriples: bytes | None = None,
+            part: list[AnyTriple] = part,
+            owns: Callable[[Term], bool] = owns,
+            k: int = k,
         ) -> list[RawResult]:
-            return [r for r in engine(part, owns) if slices.of(r.focus) == k]
+            found = engine(part, owns) if ntriples is None else engine(part, owns, ntriples)
+            return [r for r in found if slices.of(r.focus) == k]
 
         results.extend(run() if memo is None else memo(part, slices.range(k), run))
         del part, run  # before the next partition's reader runs

@@ -44,12 +44,13 @@ def slices_of(subject: Callable[[int], Term], starts: Sequence[int], size: int) 
     """Key ranges of about `size` triples each, over runs of triples by subject (run r is
     `subject(r)`'s, from `starts[r]` to `starts[r + 1]`). A range ends before a subject whose
     key's CRC-32 is a multiple of `size // 10` once it holds `size // 2` triples (or at
-    `4 * size`): with about 5 triples a subject, as built, `size` on average. Adding or
+    `2 * size`, which bounds a store's memory): with about 5 triples a subject, as built,
+    `size` on average. Adding or
     removing triples can only move the cut after them, and the one after that only if its
     subject is within the change's size of the half-full mark: the cuts soon fall back in
     step."""
     bounds: set[str] = set()
-    low, every, high = size // 2, max(1, size // 10), 4 * size
+    low, every, high = size // 2, max(1, size // 10), 2 * size
     last = 0
     for r in range(1, len(starts) - 1):
         start = starts[r]

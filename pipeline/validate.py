@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -249,11 +250,14 @@ def validate_graph(
 
 
 def _run_compiled(
-    compiled: Compiled, triples: Sequence[AnyTriple], owns: Callable[[Term], bool] | None = None
+    compiled: Compiled,
+    triples: Sequence[AnyTriple],
+    owns: Callable[[Term], bool] | None = None,
+    ntriples: bytes | None = None,
 ) -> list[RawResult]:
     """The compiled shapes' results on one store holding `triples` (with `owns`, at least
-    those about the focus nodes it accepts)."""
-    store = load_store(triples)
+    those about the focus nodes it accepts; `ntriples`, the triples serialised already)."""
+    store = load_store(triples, ntriples)
     results = run_bulk(store, compiled[1])
     exact, unmap = exact_store(triples, store)
     return run_core(exact, compiled[0], unmap, owns) + results
@@ -273,9 +277,7 @@ def _in_partitions(
             check(reads)
     except Unreadable:
         return None
-    return validate_in_partitions(
-        triples, all_reads, lambda part, owns: _run_compiled(compiled, part, owns), size, memo
-    )
+    return validate_in_partitions(triples, all_reads, partial(_run_compiled, compiled), size, memo)
 
 
 def _outcome(

@@ -56,11 +56,13 @@ def fingerprint() -> bytes:
     return h.digest()
 
 
-def partition_key(part: Sequence[AnyTriple], bounds: Bounds) -> bytes:
-    """What a partition's results depend on, hashed (see the module's docstring)."""
+def partition_key(part: Sequence[AnyTriple] | bytes, bounds: Bounds) -> bytes:
+    """What a partition's results depend on, hashed (see the module's docstring); `part` is
+    the store's triples, or those triples as N-Triples."""
+    ntriples = part if isinstance(part, bytes) else to_bytes(part, RdfFormat.N_TRIPLES)
     h = hashlib.blake2b(fingerprint(), digest_size=32)
     h.update(repr(bounds).encode() + b"\0")
-    h.update(to_bytes(part, RdfFormat.N_TRIPLES))
+    h.update(ntriples)
     return h.digest()
 
 
@@ -75,15 +77,16 @@ class PartitionMemo:
         self,
         part: Sequence[AnyTriple],
         bounds: Bounds,
-        compute: Callable[[], list[RawResult]],
+        compute: Callable[[bytes | None], list[RawResult]],
     ) -> list[RawResult]:
-        key = self.store.key("partition-results", partition_key(part, bounds))
+        ntriples = to_bytes(part, RdfFormat.N_TRIPLES)
+        key = self.store.key("partition-results", partition_key(ntriples, bounds))
         kept = self.store.get(key)
         if isinstance(kept, list):
             self.found += 1
             return kept
         self.computed += 1
-        results = compute()
+        results = compute(ntriples)  # the store is loaded from these: serialised once
         self.store.put(key, results)
         return results
 
