@@ -38,6 +38,7 @@ _CODE = (
     "slices.py",
     "reads.py",
     "rdfio.py",
+    "report.py",  # the results' severities
     "shaclcore.py",
     "shaclexec.py",
     "sparqlbulk.py",
